@@ -50,6 +50,11 @@ def host_address(hostvars, host):
     return str(address)
 
 
+def _render(networks):
+    # Single addresses print bare (10.0.0.5), ranges as CIDR (10.0.0.0/24).
+    return [str(n.network_address) if n.num_addresses == 1 else str(n) for n in sorted(networks)]
+
+
 def split_networks(addresses, rule_name):
     """Validate and split addresses/CIDRs into sorted, de-duplicated IPv4 and IPv6 lists."""
     v4, v6 = set(), set()
@@ -59,8 +64,7 @@ def split_networks(addresses, rule_name):
         except ValueError:
             _fail("rule %r: %r is not an IP address or CIDR range" % (rule_name, raw))
         (v4 if network.version == 4 else v6).add(network)
-    render = lambda nets: [str(n.network_address) if n.num_addresses == 1 else str(n) for n in sorted(nets)]  # noqa: E731
-    return render(v4), render(v6)
+    return _render(v4), _render(v6)
 
 
 def _sources(rule, inventory_groups, hostvars, admin_cidrs):

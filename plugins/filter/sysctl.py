@@ -23,16 +23,28 @@ def parse_sysctl_output(lines):
     return current
 
 
+def _resets_others(key):
+    # Writing ip_forward or a *.forwarding key makes the kernel reset accept_redirects (and
+    # other per-interface settings) to its routing defaults, so those keys go first.
+    return key == "net.ipv4.ip_forward" or key.endswith(".forwarding")
+
+
+def sysctl_ordered(wanted):
+    """Return (key, value) pairs in the order they must be applied: forwarding keys first."""
+    return sorted((wanted or {}).items(), key=lambda item: (not _resets_others(item[0]), item[0]))
+
+
 def sysctl_drift(wanted, current_lines):
-    """Return `key=value` assignments for every wanted key whose live value differs."""
+    """Return `key=value` assignments, in apply order, for every wanted key whose live value differs."""
     current = parse_sysctl_output(current_lines)
-    return [
-        "%s=%s" % (key, _normalize(value))
-        for key, value in sorted((wanted or {}).items())
-        if current.get(key) != _normalize(value)
-    ]
+    ordered = sysctl_ordered(wanted)
+    differs = [key for key, value in ordered if current.get(key) != _normalize(value)]
+    if any(_resets_others(key) for key in differs):
+        # A forwarding write will reset keys that are right now, so write them all again.
+        differs = [key for key, _value in ordered]
+    return ["%s=%s" % (key, _normalize(wanted[key])) for key in differs]
 
 
 class FilterModule(object):
     def filters(self):
-        return {"sysctl_drift": sysctl_drift}
+        return {"sysctl_drift": sysctl_drift, "sysctl_ordered": sysctl_ordered}

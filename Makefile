@@ -1,0 +1,123 @@
+# cdc.pipeline: the two commands of the README are `make demo` and `make test`.
+# Every target installs what it needs; `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export CDC_ARTIFACT_DIR ?= $(CURDIR)/.cache/artifacts
+STAMP := $(VENV)/.installed
+TIMES := .cache/test-times.txt
+SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+# run a stage and record how long it took (printed again by `make test` at the end)
+timed = start=$$SECONDS; echo "==> $(1)"; $(2); echo "$(1): $$((SECONDS - start))s" | tee -a $(TIMES)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+# --- toolchain ------------------------------------------------------------------------------
+$(STAMP): requirements.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+.cache/collections/ansible_collections/cdc/pipeline:
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+.PHONY: venv
+venv: $(STAMP) .cache/collections/ansible_collections/cdc/pipeline ## pinned toolchain in .venv (+ the collection on the collections path)
+
+.PHONY: lock
+lock: ## re-resolve requirements.txt into constraints.txt
+	$(PYTHON) -m venv .cache/lock-venv
+	.cache/lock-venv/bin/pip install --quiet -r requirements.txt
+	{ echo '# Full pinned set resolved from requirements.txt on Python 3.11 (pip freeze). Regenerate with `make lock`.'; \
+	  .cache/lock-venv/bin/pip freeze; } > constraints.txt
+
+# --- lab -------------------------------------------------------------------------------------
+.PHONY: lab-prereqs lab-image lab-cache lab lab-destroy
+lab-prereqs: ## check (and as root install) podman, runc, debootstrap, containers.conf
+	scripts/lab-prereqs.sh
+
+lab-image: lab-prereqs ## build the Debian 12 systemd image once (cached)
+	scripts/build-lab-image.sh
+
+lab-cache: ## per-host apt archive caches used by the lab and the Molecule platforms
+	for host in $$(grep -ho 'apt-archives/[a-z0-9-]*' molecule/*/molecule.yml | sort -u); do \
+	  mkdir -p .cache/lab/$$host/partial; done
+
+lab: venv lab-image lab-cache ## create the lab network and one container per inventory host
+	ansible-playbook playbooks/lab/create.yml
+
+lab-destroy: venv ## remove the lab containers and network (image and caches stay)
+	ansible-playbook playbooks/lab/destroy.yml
+
+# --- artifacts -------------------------------------------------------------------------------
+.PHONY: artifacts
+artifacts: venv ## stage the air-gapped artifacts (Kafka, plugins, OpenBao) with checksums
+	$(BIN)/python scripts/stage_artifacts.py stage
+
+# --- demo ------------------------------------------------------------------------------------
+.PHONY: demo
+demo: lab artifacts ## build the lab and converge site.yml against it
+	ansible-playbook site.yml
+	ansible-playbook playbooks/lab/summary.yml
+
+# --- checks ----------------------------------------------------------------------------------
+.PHONY: lint yamllint ansible-lint ruff docs-check changelog-lint sanity unit integration molecule test docs
+yamllint: venv
+	yamllint --strict .
+
+ansible-lint: venv
+	ansible-lint --profile production --offline
+
+ruff: venv
+	ruff check .
+	ruff format --check .
+
+docs: venv ## regenerate docs/variables from the argument specs
+	$(BIN)/python scripts/gen_role_docs.py
+
+docs-check: venv
+	$(BIN)/python scripts/gen_role_docs.py --check
+
+changelog-lint: venv
+	antsibull-changelog lint
+
+lint: yamllint ansible-lint ruff docs-check changelog-lint ## all static checks
+
+sanity: venv ## ansible-test sanity on the built and installed collection
+	scripts/ansible-test-sanity.sh
+
+unit: venv ## pytest unit tests
+	scripts/run-pytest.sh unit tests/unit
+
+integration: venv artifacts ## pytest integration tests against real services
+	scripts/run-pytest.sh integration tests/integration
+
+molecule: venv lab-image lab-cache ## every Molecule scenario: check, converge, idempotence, verify
+	for scenario in $(SCENARIOS); do \
+	  $(call timed,molecule $$scenario,molecule test -s $$scenario); done
+
+test: ## every check: lint, sanity, unit, integration, Molecule (prints the time of each stage)
+	mkdir -p .cache && : > $(TIMES)
+	$(call timed,toolchain,$(MAKE) --no-print-directory venv)
+	$(call timed,lint,$(MAKE) --no-print-directory lint)
+	$(call timed,sanity,$(MAKE) --no-print-directory sanity)
+	$(call timed,unit,$(MAKE) --no-print-directory unit)
+	$(call timed,artifacts,$(MAKE) --no-print-directory artifacts)
+	$(call timed,integration,$(MAKE) --no-print-directory integration)
+	$(call timed,lab image,$(MAKE) --no-print-directory lab-image lab-cache)
+	$(MAKE) --no-print-directory molecule
+	@echo "== time per stage =="; cat $(TIMES)
+
+.PHONY: clean
+clean: lab-destroy ## remove the lab, the sanity tree and build outputs (keeps caches and .venv)
+	rm -rf .cache/sanity build *.tar.gz
