@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks (and, as root or with sudo, installs) what the podman lab needs on this machine:
+# Checks (and, as root or with sudo, installs) what the podman lab and the tests need here:
 # podman with the runc runtime, debootstrap, and the containers.conf settings from
 # docs/lab.md (crun fails on hybrid cgroups; default ulimits above the machine's own
 # limits make every container start fail without CAP_SYS_RESOURCE).
@@ -7,7 +7,8 @@ set -euo pipefail
 
 conf=/etc/containers/containers.conf
 need_pkgs=()
-for cmd in podman:podman runc:runc debootstrap:debootstrap; do
+# shellcheck: ansible-test sanity skips its shellcheck test silently without it.
+for cmd in podman:podman runc:runc debootstrap:debootstrap shellcheck:shellcheck; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need_pkgs+=("${cmd##*:}")
 done
 
