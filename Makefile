@@ -51,7 +51,7 @@ lab-image: lab-prereqs ## build the Debian 12 systemd image once (cached)
 
 lab-cache: ## per-host apt archive caches used by the lab and the Molecule platforms
 	for host in $$(grep -ho 'apt-archives/[a-z0-9-]*' molecule/*/molecule.yml | sort -u); do \
-	  mkdir -p .cache/lab/$$host/partial; done
+	  mkdir -p .cache/lab/$$host; done
 
 lab: venv lab-image lab-cache ## create the lab network and one container per inventory host
 	ansible-playbook playbooks/lab/create.yml

@@ -7,7 +7,7 @@ set -euo pipefail
 
 conf=/etc/containers/containers.conf
 need_pkgs=()
-# shellcheck: ansible-test sanity skips its shellcheck test silently without it.
+# (shellcheck is listed because ansible-test sanity silently skips its check without it.)
 for cmd in podman:podman runc:runc debootstrap:debootstrap shellcheck:shellcheck; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need_pkgs+=("${cmd##*:}")
 done

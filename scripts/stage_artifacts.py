@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -694,7 +694,7 @@ def kafka_distribution_tree(
     for file_name, path in jars:
         tree[f"{top_dir}/libs/{file_name}"] = Member(path=path)
     tree[f"{top_dir}/bin/kafka-run-class.sh"] = Member(data=run_class_script().encode(), mode=0o755)
-    flavours = {script: flavour for script, flavour, _ in KAFKA_TOOLS}
+    flavours = {script: flavour for script, flavour, _main_class in KAFKA_TOOLS}
     for script, main_class in main_classes.items():
         text = wrapper_script(script, flavours[script], main_class)
         tree[f"{top_dir}/bin/{script}"] = Member(data=text.encode(), mode=0o755)

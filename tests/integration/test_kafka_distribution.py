@@ -91,7 +91,7 @@ def free_ports(count: int) -> list[int]:
     """Distinct free loopback ports (all held open while choosing, so they differ)."""
     with contextlib.ExitStack() as stack:
         sockets = []
-        for _ in range(count):
+        for _attempt in range(count):
             sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             sock.bind((LOOPBACK, 0))
             sockets.append(sock)

@@ -463,12 +463,12 @@ def test_stage_fails_when_the_built_output_does_not_match(tmp_path: Path) -> Non
 def test_verify_reports_missing_and_corrupted_outputs(tmp_path: Path) -> None:
     artifacts = file_lock(tmp_path)
     out_dir = tmp_path / "staged"
-    _, errors = stage.verify_outputs(artifacts, out_dir)
+    _verified, errors = stage.verify_outputs(artifacts, out_dir)
     assert len(errors) == 1 and "missing" in errors[0] and "make artifacts" in errors[0]
     stage.stage(artifacts, out_dir, jobs=1)
     assert stage.verify_outputs(artifacts, out_dir)[1] == []
     (out_dir / "agent-1.0.jar").write_bytes(b"tampered")
-    _, errors = stage.verify_outputs(artifacts, out_dir)
+    _verified, errors = stage.verify_outputs(artifacts, out_dir)
     assert len(errors) == 1 and "the lock expects" in errors[0]
 
 

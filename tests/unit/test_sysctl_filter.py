@@ -25,7 +25,7 @@ def test_key_missing_from_output_drifts():
 def test_forwarding_is_applied_before_accept_redirects():
     # Writing ip_forward resets accept_redirects in the kernel: it has to come first.
     wanted = {"net.ipv4.conf.all.accept_redirects": 0, "net.ipv4.ip_forward": 0, "net.ipv6.conf.all.forwarding": 0}
-    keys = [key for key, _ in sysctl_ordered(wanted)]
+    keys = [key for key, _value in sysctl_ordered(wanted)]
     assert keys == ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.accept_redirects"]
     drift = sysctl_drift(wanted, [])
     assert drift[-1] == "net.ipv4.conf.all.accept_redirects=0"
