@@ -42,22 +42,22 @@ lock: ## re-resolve requirements.txt into constraints.txt
 	  .cache/lock-venv/bin/pip freeze; } > constraints.txt
 
 # --- lab -------------------------------------------------------------------------------------
-.PHONY: lab-prereqs lab-image lab-cache lab lab-destroy
+.PHONY: lab-prereqs lab-image lab-apt-cache lab lab-destroy
 lab-prereqs: ## check (and as root install) podman, runc, debootstrap, containers.conf
 	scripts/lab-prereqs.sh
 
 lab-image: lab-prereqs ## build the Debian 12 systemd image once (cached)
 	scripts/build-lab-image.sh
 
-lab-cache: ## per-host apt archive caches used by the lab and the Molecule platforms
-	for host in $$(grep -ho 'apt-archives/[a-z0-9-]*' molecule/*/molecule.yml | sort -u); do \
-	  mkdir -p .cache/lab/$$host; done
+lab-apt-cache: ## start the apt cache every lab host and Molecule platform shares (apt-cacher-ng)
+	scripts/lab-apt-cache.sh start
 
-lab: venv lab-image lab-cache ## create the lab network and one container per inventory host
+lab: venv lab-image lab-apt-cache ## create the lab network and one container per inventory host
 	ansible-playbook playbooks/lab/create.yml
 
-lab-destroy: venv ## remove the lab containers and network (image and caches stay)
+lab-destroy: venv ## remove the lab containers and network, stop the apt cache (image and caches stay)
 	ansible-playbook playbooks/lab/destroy.yml
+	scripts/lab-apt-cache.sh stop
 
 # --- artifacts -------------------------------------------------------------------------------
 .PHONY: artifacts
@@ -100,9 +100,9 @@ unit: venv ## pytest unit tests
 	scripts/run-pytest.sh unit tests/unit
 
 integration: venv artifacts ## pytest integration tests against real services
-	scripts/run-pytest.sh integration tests/integration
+	CDC_NO_SKIP=1 scripts/run-pytest.sh integration tests/integration
 
-molecule: venv lab-image lab-cache ## every Molecule scenario: check, converge, idempotence, verify
+molecule: venv lab-image lab-apt-cache ## every Molecule scenario: check, converge, idempotence, verify
 	for scenario in $(SCENARIOS); do \
 	  $(call timed,molecule $$scenario,molecule test -s $$scenario); done
 
@@ -114,8 +114,9 @@ test: ## every check: lint, sanity, unit, integration, Molecule (prints the time
 	$(call timed,unit,$(MAKE) --no-print-directory unit)
 	$(call timed,artifacts,$(MAKE) --no-print-directory artifacts)
 	$(call timed,integration,$(MAKE) --no-print-directory integration)
-	$(call timed,lab image,$(MAKE) --no-print-directory lab-image lab-cache)
+	$(call timed,lab image,$(MAKE) --no-print-directory lab-image lab-apt-cache)
 	$(MAKE) --no-print-directory molecule
+	scripts/lab-apt-cache.sh stop
 	@echo "== time per stage =="; cat $(TIMES)
 
 .PHONY: clean

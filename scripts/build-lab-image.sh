@@ -34,11 +34,21 @@ deb $mirror bookworm main
 deb $mirror bookworm-updates main
 deb $security_mirror bookworm-security main
 SOURCES
-  # Lab hosts share one apt archive cache (bind-mounted by the lab): keep what apt downloads.
-  cat >"$rootfs/etc/apt/apt.conf.d/90cdc-lab-cache" <<'APT'
-Binary::apt::APT::Keep-Downloaded-Packages "true";
-APT::Keep-Downloaded-Packages "true";
-APT
+  # Lab hosts share one apt cache: apt-cacher-ng on the machine running the lab, reached at
+  # the container's gateway (scripts/lab-apt-cache.sh). Without it apt goes direct.
+  cat >"$rootfs/usr/local/bin/cdc-lab-apt-proxy" <<'PROXY'
+#!/bin/sh
+# Lab image only: print the lab apt cache URL when it answers, else DIRECT.
+gw=$(ip -4 route show default 2>/dev/null | awk '/^default/ {print $3; exit}')
+if [ -n "$gw" ] && timeout 1 bash -c "exec 3<>/dev/tcp/$gw/3142" 2>/dev/null; then
+  echo "http://$gw:3142"
+else
+  echo DIRECT
+fi
+PROXY
+  chmod 0755 "$rootfs/usr/local/bin/cdc-lab-apt-proxy"
+  echo 'Acquire::http::Proxy-Auto-Detect "/usr/local/bin/cdc-lab-apt-proxy";' \
+    >"$rootfs/etc/apt/apt.conf.d/01cdc-lab-proxy"
   rm -f "$rootfs/etc/apt/apt.conf.d/docker-clean"
   # systemd creates a fresh machine-id per container.
   : >"$rootfs/etc/machine-id"

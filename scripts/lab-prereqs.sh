@@ -7,8 +7,9 @@ set -euo pipefail
 
 conf=/etc/containers/containers.conf
 need_pkgs=()
-# (shellcheck is listed because ansible-test sanity silently skips its check without it.)
-for cmd in podman:podman runc:runc debootstrap:debootstrap shellcheck:shellcheck; do
+# (shellcheck is listed because ansible-test sanity silently skips its check without it;
+# apt-cacher-ng is the one apt cache the lab hosts share, see scripts/lab-apt-cache.sh.)
+for cmd in podman:podman runc:runc debootstrap:debootstrap shellcheck:shellcheck /usr/sbin/apt-cacher-ng:apt-cacher-ng; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need_pkgs+=("${cmd##*:}")
 done
 
@@ -54,4 +55,4 @@ fi
 
 podman info --format '{{.Host.OCIRuntime.Name}}' | grep -qx runc || {
   echo "lab-prereqs: podman does not use runc; check $conf" >&2; exit 1; }
-echo "lab-prereqs: ok (podman $(podman version --format '{{.Client.Version}}'), runc, debootstrap)"
+echo "lab-prereqs: ok (podman $(podman version --format '{{.Client.Version}}'), runc, debootstrap, shellcheck, apt-cacher-ng)"
