@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import json
 import os
-import shutil
 import stat
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from playbook_runner import LOOPBACK, PlayResult, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -40,10 +37,7 @@ ARTIFACT = "jmx-prometheus-javaagent"
 MIRROR_ARTIFACT = "debezium-connector-jdbc"
 # The catalog entry that cannot be staged: only overrides can install it.
 UNAVAILABLE_ARTIFACT = "scylla-cdc-source-connector"
-LOOPBACK = "127.0.0.1"
-PLAYBOOK_TIMEOUT_S = 120
 DOWNLOAD_TIMEOUT_S = 10
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
 def sha256_file(path: Path) -> str:
@@ -92,62 +86,6 @@ def staged_file(staged_dir, entry) -> Path:
     return staged_path(staged_dir, entry)
 
 
-@pytest.fixture(scope="module")
-def ansible_home(tmp_path_factory) -> Path:
-    """An ansible.cfg and a collection path of our own: the repo's config is not read.
-
-    collections/ansible_collections/cdc/pipeline links to this checkout, so the role under test is
-    the one in the working tree; the community collections (ansible.posix.json) come from the venv.
-    """
-    home = tmp_path_factory.mktemp("ansible")
-    link = home / "collections" / "ansible_collections" / "cdc" / "pipeline"
-    link.parent.mkdir(parents=True)
-    link.symlink_to(REPO_ROOT, target_is_directory=True)
-    (home / "tmp").mkdir()
-    (home / "ansible.cfg").write_text(
-        "[defaults]\n"
-        f"collections_path = {home / 'collections'}\n"
-        f"local_tmp = {home / 'tmp' / 'local'}\n"
-        f"remote_tmp = {home / 'tmp' / 'remote'}\n"
-        "retry_files_enabled = false\n"
-        "gathering = explicit\n"
-        "nocows = true\n"
-    )
-    # The interpreter running pytest (the project venv) on the "managed" side too: interpreter
-    # discovery on localhost may find a broken pyenv shim.
-    (home / "hosts.ini").write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
-    return home
-
-
-@dataclass
-class PlayResult:
-    rc: int
-    stats: dict[str, int]
-    failures: list[str]
-    report: dict[str, Any] = field(repr=False)
-    stderr: str = field(repr=False)
-
-    @property
-    def changed(self) -> int:
-        return self.stats["changed"]
-
-    @property
-    def failed(self) -> bool:
-        return self.rc != 0 or self.stats["failures"] > 0
-
-    @property
-    def failure_text(self) -> str:
-        return "\n".join(self.failures)
-
-
-def ansible_playbook_bin() -> str:
-    candidate = Path(sys.executable).parent / "ansible-playbook"
-    found = str(candidate) if candidate.exists() else shutil.which("ansible-playbook")
-    if not found:
-        pytest.fail("ansible-playbook not found next to the test interpreter nor on PATH: run `make venv`")
-    return found
-
-
 def run_role(
     ansible_home: Path,
     workdir: Path,
@@ -178,63 +116,7 @@ def run_role(
             ],
         }
     ]
-    workdir.mkdir(parents=True, exist_ok=True)
-    playbook = workdir / f"play-{len(list(workdir.glob('play-*.yml')))}.yml"
-    playbook.write_text(json.dumps(play, indent=2))  # JSON is YAML
-
-    run_env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("ANSIBLE_") and key not in PROXY_VARS and key.lower() != "no_proxy"
-    }
-    run_env.update(
-        {
-            "ANSIBLE_CONFIG": str(ansible_home / "ansible.cfg"),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-            "ANSIBLE_NOCOLOR": "1",
-            "no_proxy": f"{LOOPBACK},localhost",
-            "NO_PROXY": f"{LOOPBACK},localhost",
-        }
-    )
-    for key, value in (env or {}).items():
-        if value is None:
-            run_env.pop(key, None)
-        else:
-            run_env[key] = value
-
-    cmd = [ansible_playbook_bin(), "-i", str(ansible_home / "hosts.ini"), str(playbook)]
-    if check:
-        cmd.append("--check")
-    proc = subprocess.run(
-        cmd,
-        cwd=workdir,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=PLAYBOOK_TIMEOUT_S,
-        check=False,
-    )
-    try:
-        report = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(
-            f"ansible-playbook (rc {proc.returncode}) did not print the json report\n"
-            f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-        )
-    failures = [
-        f"{task['task']['name']}: {result.get('msg', '')}"
-        for p in report["plays"]
-        for task in p["tasks"]
-        for result in task["hosts"].values()
-        if result.get("failed")
-    ]
-    return PlayResult(
-        rc=proc.returncode,
-        stats=report["stats"]["localhost"],
-        failures=failures,
-        report=report,
-        stderr=proc.stderr,
-    )
+    return run_playbook(ansible_home, workdir, play, env=env, check=check)
 
 
 def assert_ok(result: PlayResult) -> None:

@@ -1,0 +1,64 @@
+"""The common role refuses unsafe or unexplained settings before it changes anything.
+
+Runs only the role's preflight (`--tags preflight`) on localhost with ansible_connection=local:
+those tasks read facts and inventory, and fail before any task that changes a host, so this
+machine is never touched. Each case must fail with a message that names the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playbook_runner import run_playbook
+
+pytestmark = pytest.mark.integration
+
+VALID_ADMIN = ["192.0.2.0/24"]
+
+
+def run_preflight(ansible_home, tmp_path, role_vars: dict[str, Any]):
+    play = [
+        {
+            "name": "Preflight of the common role",
+            "hosts": "localhost",
+            "gather_facts": True,
+            "vars": {"cdc_address": "127.0.0.1", **role_vars},
+            "roles": [{"role": "cdc.pipeline.common"}],
+        }
+    ]
+    return run_playbook(ansible_home, tmp_path, play, extra_args=["--tags", "preflight"])
+
+
+def test_valid_settings_pass_preflight(ansible_home, tmp_path):
+    result = run_preflight(ansible_home, tmp_path, {"common_admin_cidrs": VALID_ADMIN})
+    assert not result.failed, result.failure_text or result.stderr[-2000:]
+    assert result.changed == 0
+
+
+@pytest.mark.parametrize(
+    ("role_vars", "expected"),
+    [
+        ({"common_admin_cidrs": []}, "common_admin_cidrs is empty"),
+        (
+            {"common_admin_cidrs": VALID_ADMIN, "common_sysctl_overrides": {"vm.swappiness": {"value": 10}}},
+            "must be {value: ..., reason",
+        ),
+        (
+            {
+                "common_admin_cidrs": VALID_ADMIN,
+                "common_firewall_extra_rules": [{"name": "backup", "port": 7480, "from_cidrs": ["192.0.2.8/29"]}],
+            },
+            "must carry a 'reason'",
+        ),
+        (
+            {"common_admin_cidrs": VALID_ADMIN, "common_firewall_input_policy": "accept"},
+            "common_firewall_input_policy",
+        ),
+    ],
+    ids=["no-admin-range", "override-without-reason", "extra-rule-without-reason", "policy-not-a-choice"],
+)
+def test_unsafe_settings_are_refused_with_the_fix(ansible_home, tmp_path, role_vars, expected):
+    result = run_preflight(ansible_home, tmp_path, role_vars)
+    assert result.failed, "preflight accepted an unsafe setting"
+    assert expected in (result.failure_text + result.stderr), result.failure_text
