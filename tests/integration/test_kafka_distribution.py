@@ -14,13 +14,11 @@ Needs Java 17 on PATH (or JAVA_HOME).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import signal
 import socket
 import subprocess
-import sys
 import tarfile
 import time
 import urllib.error
@@ -31,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from scripts import stage_artifacts as stage  # scripts/ is on pythonpath (pyproject.toml)
 
 pytestmark = pytest.mark.integration
 
@@ -52,21 +52,6 @@ CLEARED_ENV = (
     "KAFKA_HEAP_OPTS",
     "CLASSPATH",
 )
-
-
-def load_stage_module():
-    """scripts/stage_artifacts.py as a module (scripts/ is not a package)."""
-    name = "cdc_stage_artifacts"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / "stage_artifacts.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-stage = load_stage_module()
 
 
 def staged_output(name: str) -> Path:

@@ -7,11 +7,9 @@ and role catalog agreeing with each other. No network: downloads use file:// URL
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -19,24 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scripts import stage_artifacts as stage  # scripts/ is on pythonpath (pyproject.toml)
+
 pytestmark = pytest.mark.unit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_stage_module():
-    """scripts/stage_artifacts.py as a module (scripts/ is not a package)."""
-    name = "cdc_stage_artifacts"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / "stage_artifacts.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-stage = load_stage_module()
 
 
 # --------------------------------------------------------------------------- helpers
