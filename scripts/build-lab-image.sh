@@ -40,8 +40,8 @@ SOURCES
 #!/bin/sh
 # Lab image only: print the lab apt cache URL when it answers, else DIRECT.
 gw=$(ip -4 route show default 2>/dev/null | awk '/^default/ {print $3; exit}')
-if [ -n "$gw" ] && timeout 1 bash -c "exec 3<>/dev/tcp/$gw/3142" 2>/dev/null; then
-  echo "http://$gw:3142"
+if [ -n "$gw" ] && timeout 1 bash -c "exec 3<>/dev/tcp/$gw/3242" 2>/dev/null; then
+  echo "http://$gw:3242"
 else
   echo DIRECT
 fi

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # One apt cache for every lab host and Molecule platform: apt-cacher-ng on this machine,
-# port 3142. Lab images ask for it through an apt proxy auto-detect script (their network
-# gateway, port 3142) and go DIRECT when it does not answer, so nothing breaks without it.
+# port 3242. Lab images ask for it through an apt proxy auto-detect script (their network
+# gateway, port 3242) and go DIRECT when it does not answer, so nothing breaks without it.
 # Usage: scripts/lab-apt-cache.sh start|stop|status
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 state=$(realpath -m "${CDC_LAB_CACHE:-$here/../.cache/lab}/apt-cacher-ng")
-port=3142
+# Not 3142: a system-wide apt-cacher-ng service with its own (possibly broken) mirror setup
+# may already listen there; this instance has the lab's configuration.
+port=3242
 pidfile=$state/pid
 
 answering() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; }
@@ -37,6 +39,8 @@ Port: $port
 BindAddress: 0.0.0.0
 ConnectProto: v4
 ExThreshold: 30
+# Only the remapped Debian repositories: never a general proxy for other URLs.
+ForceManaged: 1
 ReportPage: acng-report.html
 Remap-debrep: file:deb_mirror*.gz /debian ; file:backends_debian
 Remap-secdeb: security.debian.org security.debian.org/debian-security deb.debian.org/debian-security /debian-security ; file:backends_debian_security

@@ -34,7 +34,10 @@ run_privileged() {
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "lab-prereqs: installing missing packages: ${need_pkgs[*]}"
   run_privileged env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  run_privileged env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  # Output to a log: a package's postinst may start a daemon that would inherit our descriptors.
+  log=$(mktemp /tmp/cdc-lab-prereqs.XXXXXX.log)
+  run_privileged env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" </dev/null >"$log" 2>&1 \
+    || { tail -20 "$log" >&2; exit 1; }
 fi
 
 # containers.conf: runtime runc and ulimits the machine can grant.

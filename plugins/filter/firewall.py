@@ -130,6 +130,21 @@ def firewall_rules(group_rules, host_groups, inventory_groups, hostvars, admin_c
     return resolved
 
 
+def address_in_networks(address, networks):
+    """True when the address lies in one of the networks (CIDRs or single addresses)."""
+    try:
+        ip = ipaddress.ip_address(str(address).strip())
+    except ValueError:
+        _fail("%r is not an IP address" % (address,))
+    for raw in networks or []:
+        try:
+            if ip in ipaddress.ip_network(str(raw).strip(), strict=False):
+                return True
+        except ValueError:
+            _fail("%r is not an IP address or CIDR range" % (raw,))
+    return False
+
+
 class FilterModule(object):
     def filters(self):
-        return {"firewall_rules": firewall_rules}
+        return {"firewall_rules": firewall_rules, "address_in_networks": address_in_networks}

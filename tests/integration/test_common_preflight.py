@@ -7,6 +7,7 @@ machine is never touched. Each case must fail with a message that names the fix.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -62,3 +63,37 @@ def test_unsafe_settings_are_refused_with_the_fix(ansible_home, tmp_path, role_v
     result = run_preflight(ansible_home, tmp_path, role_vars)
     assert result.failed, "preflight accepted an unsafe setting"
     assert expected in (result.failure_text + result.stderr), result.failure_text
+
+
+def ssh_session(client: str, user: str) -> list[str]:
+    """Extra vars that make the run look like an SSH login from `client` as `user`."""
+    env = {"SSH_CLIENT": f"{client} 50022 22", "USER": user}
+    return ["-e", json.dumps({"ansible_env": env})]
+
+
+@pytest.mark.parametrize(
+    ("client", "user", "role_vars", "expected"),
+    [
+        ("198.51.100.7", "admin", {}, "would close SSH to it"),
+        ("192.0.2.10", "root", {}, "logs in to localhost as root"),
+        ("192.0.2.10", "admin", {}, None),
+        ("192.0.2.10", "root", {"common_ssh_permit_root_login": "prohibit-password"}, None),
+    ],
+    ids=["controller-outside-admin-range", "root-login-forbidden-while-used", "admin-in-range", "root-key-login-kept"],
+)
+def test_ssh_run_cannot_lock_itself_out(ansible_home, tmp_path, client, user, role_vars, expected):
+    play = [
+        {
+            "name": "Preflight of the common role over a simulated SSH session",
+            "hosts": "localhost",
+            "gather_facts": True,
+            "vars": {"cdc_address": "127.0.0.1", "common_admin_cidrs": VALID_ADMIN, **role_vars},
+            "roles": [{"role": "cdc.pipeline.common"}],
+        }
+    ]
+    result = run_playbook(ansible_home, tmp_path, play, extra_args=["--tags", "preflight", *ssh_session(client, user)])
+    if expected is None:
+        assert not result.failed, result.failure_text or result.stderr[-2000:]
+    else:
+        assert result.failed, "preflight let the run lock itself out"
+        assert expected in result.failure_text, result.failure_text

@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from plugins.filter.firewall import firewall_rules, normalize_port, split_networks
+from plugins.filter.firewall import address_in_networks, firewall_rules, normalize_port, split_networks
 
 pytestmark = pytest.mark.unit
 
@@ -107,3 +107,22 @@ def test_duplicate_rule_names_are_refused():
     rules = {"kafka": [{"name": "dup", "port": 1}, {"name": "dup", "port": 2}]}
     with pytest.raises(AnsibleFilterError, match="used twice"):
         firewall_rules(rules, ["kafka"], GROUPS, HOSTVARS, [])
+
+
+@pytest.mark.parametrize(
+    ("address", "networks", "inside"),
+    [
+        ("10.213.40.1", ["10.213.40.1/32"], True),
+        ("10.213.40.7", ["192.0.2.0/24", "10.213.40.0/28"], True),
+        ("10.213.40.77", ["10.213.40.0/28"], False),
+        ("2001:db8::5", ["2001:db8::/64"], True),
+        ("10.0.0.1", [], False),
+    ],
+)
+def test_controller_address_in_admin_ranges(address, networks, inside):
+    assert address_in_networks(address, networks) is inside
+
+
+def test_address_check_refuses_garbage():
+    with pytest.raises(AnsibleFilterError, match="not an IP address"):
+        address_in_networks("bastion", ["10.0.0.0/8"])
