@@ -35,10 +35,15 @@ def sysctl_ordered(wanted):
 
 
 def sysctl_drift(wanted, current_lines):
-    """Return `key=value` assignments, in apply order, for every wanted key whose live value differs."""
+    """Return `key=value` assignments, in apply order, for every wanted key whose live value differs.
+
+    `current_lines` is the output of `sysctl -e key...`, which omits keys the kernel lacks.
+    """
     current = parse_sysctl_output(current_lines)
-    ordered = sysctl_ordered(wanted)
-    differs = [key for key, value in ordered if current.get(key) != _normalize(value)]
+    # Keys the kernel does not have (net.ipv6.* with IPv6 disabled) cannot be set live; the
+    # sysctl.d file still records them for a kernel that has them.
+    ordered = [(key, value) for key, value in sysctl_ordered(wanted) if key in current]
+    differs = [key for key, value in ordered if current[key] != _normalize(value)]
     if any(_resets_others(key) for key in differs):
         # A forwarding write will reset keys that are right now, so write them all again.
         differs = [key for key, _value in ordered]

@@ -18,8 +18,11 @@ def test_only_differing_keys_drift():
     assert sysctl_drift(wanted, current) == ["net.ipv4.tcp_syncookies=1"]
 
 
-def test_key_missing_from_output_drifts():
-    assert sysctl_drift({"vm.max_map_count": 262144}, []) == ["vm.max_map_count=262144"]
+def test_key_the_kernel_lacks_is_not_written():
+    # `sysctl -e` omits keys the kernel does not have (IPv6 disabled): writing them would fail.
+    current = ["vm.max_map_count = 65530"]
+    wanted = {"vm.max_map_count": 262144, "net.ipv6.conf.all.accept_redirects": 0}
+    assert sysctl_drift(wanted, current) == ["vm.max_map_count=262144"]
 
 
 def test_forwarding_is_applied_before_accept_redirects():
@@ -27,7 +30,8 @@ def test_forwarding_is_applied_before_accept_redirects():
     wanted = {"net.ipv4.conf.all.accept_redirects": 0, "net.ipv4.ip_forward": 0, "net.ipv6.conf.all.forwarding": 0}
     keys = [key for key, _value in sysctl_ordered(wanted)]
     assert keys == ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.accept_redirects"]
-    drift = sysctl_drift(wanted, [])
+    current = [f"{key} = 1" for key in wanted]
+    drift = sysctl_drift(wanted, current)
     assert drift[-1] == "net.ipv4.conf.all.accept_redirects=0"
 
 
