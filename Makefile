@@ -55,8 +55,9 @@ lab-apt-cache: ## start the apt cache every lab host and Molecule platform share
 lab: venv lab-image lab-apt-cache ## create the lab network and one container per inventory host
 	ansible-playbook playbooks/lab/create.yml
 
-lab-destroy: venv ## remove the lab containers and network, stop the apt cache (image and caches stay)
+lab-destroy: venv ## remove the lab containers and network and the lab's controller secrets, stop the apt cache
 	ansible-playbook playbooks/lab/destroy.yml
+	rm -rf .secrets/lab
 	scripts/lab-apt-cache.sh stop
 
 # --- artifacts -------------------------------------------------------------------------------

@@ -1,0 +1,38 @@
+"""Log in with the host's AppRole files and report the HTTP status of three requests.
+
+Runs on the service host (its secret ID is bound to the host's address): its own secret must be
+readable (200), another service's secret and PKI role must be refused (403).
+Usage: approle_probe.py <vault url> <agent config dir>
+"""
+
+import json
+import ssl
+import sys
+import urllib.error
+import urllib.request
+
+url, conf = sys.argv[1], sys.argv[2]
+context = ssl.create_default_context(cafile=f"{conf}/ca.pem")
+
+
+def call(path, token=None, body=None):
+    headers = {"X-Vault-Token": token} if token else {}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{url}/v1/{path}", data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+
+
+with open(f"{conf}/role-id") as role_id, open(f"{conf}/secret-id") as secret_id:
+    status, login = call("auth/approle/login", body={"role_id": role_id.read(), "secret_id": secret_id.read()})
+if status != 200:
+    print(f"login={status}")
+    sys.exit(0)
+token = login["auth"]["client_token"]
+own = call("cdc/data/connect/demo", token)[0]
+other = call("cdc/data/kafka/anything", token)[0]
+pki = call("pki_int/issue/kafka", token, {"common_name": "kafka-1"})[0]
+print(f"own={own} other={other} pki={pki}")

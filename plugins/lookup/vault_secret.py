@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402 - ansible-test wants every import below DOCUMENTATION, EXAMPLES and RETURN
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: vault_secret
+short_description: Read a value from Vault/OpenBao KV v2, generating and storing it on first use
+version_added: 0.1.0
+description:
+  - Returns the value of O(key) at each path (term) in the KV v2 engine O(mount).
+  - With O(create=true), a path or key that does not exist yet gets a random value of O(length) characters
+    from C([A-Za-z0-9]) (safe unquoted in properties files, JAAS configs and URLs), stored with
+    check-and-set, so parallel forks cannot both create it. The loser of a race returns the winner's value.
+  - The value is never logged. Use it with C(no_log) on tasks that show it.
+author:
+  - cdc.pipeline maintainers (!UNKNOWN)
+options:
+  _terms:
+    description: Secret paths inside the mount (for example C(kafka/scram/connect)).
+    type: list
+    elements: str
+    required: true
+  key:
+    description: Key of the value inside the secret.
+    type: str
+    default: value
+  create:
+    description: Generate and store the value when the path or the key does not exist.
+    type: bool
+    default: false
+  length:
+    description: Length of a generated value (at least 16).
+    type: int
+    default: 32
+  mount:
+    description: Path of the KV v2 engine.
+    type: str
+    default: cdc
+    vars:
+      - name: cdc_vault_kv_mount
+  url:
+    description: Address of the Vault/OpenBao API, for example C(https://10.213.40.51:8200).
+    type: str
+    required: true
+    vars:
+      - name: cdc_vault_url
+    env:
+      - name: VAULT_ADDR
+  ca_cert:
+    description: CA bundle (PEM) that signed the listener certificate.
+    type: str
+    vars:
+      - name: cdc_vault_ca_cert
+    env:
+      - name: VAULT_CACERT
+  token:
+    description: Vault token with read (and, for O(create), create/update) on the paths.
+    type: str
+    vars:
+      - name: cdc_vault_token
+    env:
+      - name: VAULT_TOKEN
+  validate_certs:
+    description: Verify the listener certificate.
+    type: bool
+    default: true
+    vars:
+      - name: cdc_vault_validate_certs
+  client_cert:
+    description: Client certificate (PEM) for mutual TLS.
+    type: str
+  client_key:
+    description: Private key of O(client_cert).
+    type: str
+  timeout:
+    description: Seconds to wait for each request.
+    type: int
+    default: 30
+requirements:
+  - hvac >= 2.0
+seealso:
+  - module: cdc.pipeline.vault_mount
+"""
+
+EXAMPLES = r"""
+- name: SCRAM password of the Connect workers, created on first run
+  ansible.builtin.set_fact:
+    connect_password: "{{ lookup('cdc.pipeline.vault_secret', 'kafka/scram/connect', key='password', create=true) }}"
+  no_log: true
+
+- name: Several at once (a list, in the order of the paths)
+  ansible.builtin.set_fact:
+    passwords: "{{ query('cdc.pipeline.vault_secret', 'pg/sink', 'pg/replication', key='password', create=true) }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_raw:
+  description: The value of O(key) at each path.
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
+    HAS_HVAC,
+    Vault,
+    VaultError,
+    generate_password,
+)
+
+CAS_ATTEMPTS = 3
+
+
+def _cas_conflict(exc):
+    return "check-and-set" in str(exc)
+
+
+class KvSecret:
+    """One KV v2 secret: read it, or create the key with check-and-set."""
+
+    def __init__(self, vault, mount, path):
+        self.vault = vault
+        self.data_path = "%s/data/%s" % (mount.strip("/"), path.strip("/"))
+        self.metadata_path = "%s/metadata/%s" % (mount.strip("/"), path.strip("/"))
+
+    def read(self):
+        """(data, version): version 0 when the path was never written."""
+        answer = self.vault.read(self.data_path)
+        if answer and answer.get("data"):
+            block = answer["data"]
+            return dict(block.get("data") or {}), int((block.get("metadata") or {}).get("version") or 0)
+        # 404 also when the latest version is deleted: the next write must name the current version.
+        metadata = self.vault.read(self.metadata_path) or {}
+        return {}, int((metadata.get("data") or {}).get("current_version") or 0)
+
+    def get_or_create(self, key, create, length):
+        for _attempt in range(CAS_ATTEMPTS):
+            data, version = self.read()
+            if key in data:
+                return data[key]
+            if not create:
+                raise VaultError(
+                    "%s has no key %r: store it first, or call the lookup with create=true" % (self.data_path, key)
+                )
+            data[key] = generate_password(length)
+            try:
+                self.vault.write(self.data_path, {"options": {"cas": version}, "data": data})
+                return data[key]
+            except VaultError as exc:
+                if not _cas_conflict(exc):
+                    raise
+                # Another fork wrote first: read again and return (or extend) what it stored.
+        raise VaultError("%s kept changing while creating %r: retry the run" % (self.data_path, key))
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        if not HAS_HVAC:
+            raise AnsibleError("the cdc.pipeline.vault_secret lookup needs the hvac Python library on the controller")
+        params = dict(
+            (name, self._option(name))
+            for name in ("url", "ca_cert", "token", "validate_certs", "client_cert", "client_key", "timeout")
+        )
+        key, create, length, mount = (self._option(name) for name in ("key", "create", "length", "mount"))
+        try:
+            if create:
+                generate_password(length)  # refuse a short length before anything is read or written
+            vault = Vault(params, need_token=True)
+            vault.preflight()
+            return [KvSecret(vault, mount, term).get_or_create(key, create, length) for term in terms]
+        except VaultError as exc:
+            raise AnsibleError("vault_secret: %s" % exc) from None
+
+    def _option(self, name):
+        """An option's value; values taken from inventory vars arrive untemplated (e.g. a path
+        built from cdc_secrets_dir), so they are templated here."""
+        value = self.get_option(name)
+        if isinstance(value, str) and "{{" in value and self._templar is not None:
+            value = self._templar.template(value)
+        # Paths are plain strings in the options (type path would resolve them against the
+        # playbook directory before they are templated).
+        if name in ("ca_cert", "client_cert", "client_key") and value:
+            value = os.path.expanduser(value)
+        return value

@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402 - ansible-test wants every import below DOCUMENTATION, EXAMPLES and RETURN
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vault_init
+short_description: Initialise a Vault/OpenBao cluster once and keep its unseal keys in a 0600 file
+version_added: 0.1.0
+description:
+  - Reads C(sys/init). An initialised cluster is left alone (no change).
+  - An uninitialised cluster is initialised with C(sys/init); the unseal key shares and the root
+    token are written to O(keys_file) on the controller, created with mode 0600 and never overwritten.
+  - Refuses, before initialising anything, when O(keys_file) already holds data (it belongs to another
+    cluster) or its directory is missing or not writable, so keys are never lost.
+  - The keys and the root token are never returned.
+author:
+  - cdc.pipeline maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - cdc.pipeline.vault
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the cluster would be initialised; writes nothing.
+  diff_mode:
+    support: none
+    description: Nothing to compare; the keys file is never shown.
+options:
+  secret_shares:
+    description:
+      - Number of unseal key shares.
+    type: int
+    default: 5
+  secret_threshold:
+    description:
+      - Number of shares needed to unseal. Must be at most O(secret_shares), and above 1 when there
+        are several shares.
+    type: int
+    default: 3
+  pgp_keys:
+    description:
+      - Base64-encoded PGP public keys, one per share (the list length must equal O(secret_shares)).
+        Each share is then encrypted to its key holder and the keys file holds only ciphertext.
+    type: list
+    elements: str
+  root_token_pgp_key:
+    description:
+      - Base64-encoded PGP public key to encrypt the root token with.
+    type: str
+  keys_file:
+    description:
+      - File on the controller that receives the shares and the root token (JSON, mode 0600).
+      - Its directory must exist. An existing non-empty file is never overwritten.
+    type: path
+    required: true
+seealso:
+  - module: cdc.pipeline.vault_unseal
+"""
+
+EXAMPLES = r"""
+- name: Initialise the OpenBao cluster (first node)
+  cdc.pipeline.vault_init:
+    url: https://10.213.40.51:8200
+    ca_cert: /etc/cdc/vault-ca.pem
+    secret_shares: 5
+    secret_threshold: 3
+    keys_file: "{{ playbook_dir }}/../.secrets/vault-init.json"
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+initialized:
+  description: Whether the cluster is initialised after the task (in check mode, as it would be).
+  returned: always
+  type: bool
+  sample: true
+keys_file:
+  description: Path of the keys file.
+  returned: always
+  type: str
+  sample: /home/ops/.secrets/vault-init.json
+keys_file_present:
+  description: Whether the keys file exists and holds data (the cluster was already initialised).
+  returned: when the cluster was already initialised
+  type: bool
+  sample: true
+pgp_encrypted:
+  description: Whether the shares in the keys file are PGP-encrypted.
+  returned: when the cluster was initialised by this task (or would be, in check mode)
+  type: bool
+  sample: false
+"""
+
+import datetime
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
+    VaultError,
+    check_keys_file_target,
+    connection_argument_spec,
+    run_module,
+    write_keys_file,
+)
+
+
+def validate(params):
+    shares, threshold = params["secret_shares"], params["secret_threshold"]
+    if shares < 1 or threshold < 1 or threshold > shares:
+        raise VaultError("secret_threshold (%d) must be between 1 and secret_shares (%d)" % (threshold, shares))
+    if shares > 1 and threshold == 1:
+        raise VaultError("secret_threshold must be at least 2 when there are several shares (Vault refuses 1)")
+    if params["pgp_keys"] and len(params["pgp_keys"]) != shares:
+        raise VaultError(
+            "pgp_keys has %d keys but secret_shares is %d: give exactly one public key per share"
+            % (len(params["pgp_keys"]), shares)
+        )
+
+
+def init_request(params):
+    body = {"secret_shares": params["secret_shares"], "secret_threshold": params["secret_threshold"]}
+    if params["pgp_keys"]:
+        body["pgp_keys"] = params["pgp_keys"]
+    if params["root_token_pgp_key"]:
+        body["root_token_pgp_key"] = params["root_token_pgp_key"]
+    return body
+
+
+def run(module, vault):
+    params = module.params
+    keys_file = params["keys_file"]
+    result = {"changed": False, "keys_file": keys_file}
+    validate(params)
+    status = vault.request("GET", "sys/init") or {}
+    if status.get("initialized"):
+        present = os.path.isfile(keys_file) and os.path.getsize(keys_file) > 0
+        result.update(initialized=True, keys_file_present=present)
+        return result
+
+    check_keys_file_target(keys_file)  # before init: a refusal afterwards would lose the keys
+    result.update(changed=True, initialized=True, pgp_encrypted=bool(params["pgp_keys"]))
+    if module.check_mode:
+        return result
+
+    answer = vault.request("PUT", "sys/init", data=init_request(params)) or {}
+    content = {
+        "keys": answer.get("keys", []),
+        "keys_base64": answer.get("keys_base64", []),
+        "root_token": answer.get("root_token", ""),
+        "pgp_encrypted": bool(params["pgp_keys"]),
+        "secret_shares": params["secret_shares"],
+        "secret_threshold": params["secret_threshold"],
+        "initialized_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "url": vault.url,
+    }
+    try:
+        write_keys_file(keys_file, content)
+    except (IOError, OSError) as exc:
+        raise VaultError(
+            "Vault at %s is now INITIALISED but the keys could not be written to %s (%s): the shares and root "
+            "token are lost; wipe the cluster's storage and initialise again" % (vault.url, keys_file, exc)
+        ) from exc
+    return result
+
+
+def main():
+    argument_spec = connection_argument_spec(with_token=False)
+    argument_spec.update(
+        secret_shares=dict(type="int", default=5, no_log=False),
+        secret_threshold=dict(type="int", default=3, no_log=False),
+        pgp_keys=dict(type="list", elements="str", no_log=False),  # public keys, not secrets
+        root_token_pgp_key=dict(type="str", no_log=False),  # a public key
+        keys_file=dict(type="path", required=True),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, run, need_token=False)
+
+
+if __name__ == "__main__":
+    main()

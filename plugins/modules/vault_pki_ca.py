@@ -1,0 +1,424 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402 - ansible-test wants every import below DOCUMENTATION, EXAMPLES and RETURN
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vault_pki_ca
+short_description: Set up a root and an intermediate CA in Vault/OpenBao PKI engines idempotently
+version_added: 0.1.0
+description:
+  - Root CA in O(root_mount). When it has none, one is generated inside Vault (the key never leaves it)
+    or, with O(root_pem_bundle), imported. An existing root is never replaced; importing a different
+    root fails.
+  - Intermediate CA in O(intermediate_mount). Left alone while it is issued by the current root (issuer
+    name and signature checked), has the wanted common name and is valid for longer than
+    O(renew_before). Otherwise a new key and CSR are generated in the intermediate mount, signed by
+    the root, imported with the root appended, and made the default issuer, so a re-signed
+    intermediate takes over.
+  - Both mounts must exist (M(cdc.pipeline.vault_mount), type C(pki)) with a C(max_lease_ttl) at least
+    the TTL asked for; the module checks that before any write.
+author:
+  - cdc.pipeline maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - cdc.pipeline.vault
+  - cdc.pipeline.vault.token
+attributes:
+  check_mode:
+    support: full
+    description: Predicts whether a root, an intermediate or the URLs would be written; writes nothing.
+  diff_mode:
+    support: full
+    description: Subjects and expiry of both CAs and the URLs, before and after.
+options:
+  root_mount:
+    description: Path of the root PKI engine.
+    type: str
+    default: pki_root
+  root_common_name:
+    description:
+      - Common name of a generated root. Required unless O(root_pem_bundle) is given.
+    type: str
+  root_ttl:
+    description: Validity of a generated root.
+    type: str
+    default: 87600h
+  root_pem_bundle:
+    description:
+      - Root certificate and its private key (PEM) to import instead of generating a root inside Vault.
+    type: str
+  intermediate_mount:
+    description: Path of the intermediate PKI engine.
+    type: str
+    default: pki_int
+  intermediate_common_name:
+    description: Common name of the intermediate CA.
+    type: str
+    required: true
+  intermediate_ttl:
+    description: Validity of the intermediate CA.
+    type: str
+    default: 43800h
+  key_type:
+    description: Key type of the generated keys.
+    type: str
+    choices: [ec, rsa]
+    default: ec
+  key_bits:
+    description:
+      - Key size. Defaults to 384 for C(ec) (P-384) and 4096 for C(rsa).
+    type: int
+  organization:
+    description: Organization (O) of the generated certificates.
+    type: str
+  urls_base:
+    description:
+      - Base URL of Vault as clients reach it (for example C(https://vault.example:8200)). Sets
+        C(<mount>/config/urls) on both mounts to C(<base>/v1/<mount>/ca) and C(<base>/v1/<mount>/crl).
+    type: str
+  renew_before:
+    description:
+      - Re-sign the intermediate when it is valid for less than this.
+    type: str
+    default: 8760h
+requirements:
+  - cryptography
+"""
+
+EXAMPLES = r"""
+- name: Root and intermediate CA of the pipeline
+  cdc.pipeline.vault_pki_ca:
+    url: "{{ cdc_vault_url }}"
+    ca_cert: "{{ cdc_vault_ca_cert }}"
+    token: "{{ cdc_vault_token }}"
+    root_common_name: CDC Pipeline Root CA
+    intermediate_common_name: CDC Pipeline Intermediate CA
+    organization: CDC
+    urls_base: "{{ cdc_vault_url }}"
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+root_certificate:
+  description: The root CA certificate (PEM). Absent in check mode when the root would be generated.
+  returned: when a root exists
+  type: str
+intermediate_certificate:
+  description:
+    - The intermediate CA certificate (PEM) after the task.
+    - In check mode, the current one (even when it would be re-signed).
+  returned: when an intermediate exists
+  type: str
+ca_chain:
+  description: Intermediate then root certificate (PEM), for trust bundles.
+  returned: when both exist
+  type: list
+  elements: str
+actions:
+  description: What was done (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [generate root, sign intermediate, set urls pki_root]
+"""
+
+import datetime
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
+    VaultError,
+    changed_keys,
+    connection_argument_spec,
+    duration_seconds,
+    run_module,
+)
+
+CRYPTOGRAPHY_IMPORT_ERROR = None
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_CRYPTOGRAPHY = True
+
+DEFAULT_KEY_BITS = {"ec": 384, "rsa": 4096}
+VALID_KEY_BITS = {"ec": (224, 256, 384, 521), "rsa": (2048, 3072, 4096, 8192)}
+
+
+# -- certificates -----------------------------------------------------------------------------
+
+
+def load_cert(pem):
+    return x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+
+
+def pem_of(cert):
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def not_after(cert):
+    return cert.not_valid_after_utc
+
+
+def common_name(cert):
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return names[0].value if names else ""
+
+
+def issued_by(cert, issuer):
+    """True when issuer signed cert (names match and the signature verifies)."""
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # noqa: BLE001 - any verification error means "not issued by it"
+        return False
+    return True
+
+
+def split_bundle(pem_bundle):
+    """Certificate of a PEM bundle (cert + key); fails clearly when it is not one."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem_bundle.encode())
+    except ValueError as exc:
+        raise VaultError("root_pem_bundle holds no PEM certificate: give the root certificate and its key") from exc
+    if "PRIVATE KEY-----" not in pem_bundle:
+        raise VaultError("root_pem_bundle has no private key: Vault needs the root's key to sign the intermediate")
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if not constraints or not constraints.ca:
+        raise VaultError("the certificate in root_pem_bundle is not a CA (basicConstraints CA:TRUE missing)")
+    return cert
+
+
+# -- validation before any write --------------------------------------------------------------
+
+
+def validate_params(params):
+    for option in ("root_ttl", "intermediate_ttl", "renew_before"):
+        if duration_seconds(params[option]) is None:
+            raise VaultError("%s %r is not a duration: use a Vault duration such as 8760h" % (option, params[option]))
+    key_bits = params["key_bits"] or DEFAULT_KEY_BITS[params["key_type"]]
+    if key_bits not in VALID_KEY_BITS[params["key_type"]]:
+        raise VaultError(
+            "key_bits %d is not valid for key_type %s: use one of %s"
+            % (key_bits, params["key_type"], ", ".join(str(b) for b in VALID_KEY_BITS[params["key_type"]]))
+        )
+    if params["root_mount"].strip("/") == params["intermediate_mount"].strip("/"):
+        raise VaultError("root_mount and intermediate_mount must differ: the root and intermediate live apart")
+    if params["urls_base"] and not params["urls_base"].startswith(("https://", "http://")):
+        raise VaultError("urls_base %r must start with https:// (the Vault address clients use)" % params["urls_base"])
+    return key_bits
+
+
+def check_mount(vault, mount, ttl, ttl_option):
+    """The mount must be a pki engine whose effective max_lease_ttl covers ttl."""
+    mounts = vault.request("GET", "sys/mounts") or {}
+    entry = (mounts.get("data") or mounts).get(mount + "/")
+    if not entry:
+        raise VaultError(
+            "PKI mount %s does not exist: create it first with cdc.pipeline.vault_mount (type pki, config "
+            "max_lease_ttl >= %s)" % (mount, ttl)
+        )
+    if entry.get("type") != "pki":
+        raise VaultError(
+            "mount %s is a %s engine, not pki: point the module at a pki mount" % (mount, entry.get("type"))
+        )
+    tune = (vault.request("GET", "sys/mounts/%s/tune" % mount) or {}).get("data") or {}
+    if int(tune.get("max_lease_ttl") or 0) < duration_seconds(ttl):
+        raise VaultError(
+            "mount %s allows at most %ss (max_lease_ttl) but %s is %s: raise max_lease_ttl with vault_mount "
+            "(config max_lease_ttl) or lower %s" % (mount, tune.get("max_lease_ttl"), ttl_option, ttl, ttl_option)
+        )
+
+
+def read_ca(vault, mount):
+    """The mount's default issuer certificate, or None (Vault answers 204 when it has none)."""
+    answer = vault.request("GET", "%s/ca/pem" % mount)
+    pem = (answer or {}).get("_raw", "").strip()
+    return load_cert(pem) if pem else None
+
+
+# -- steps ------------------------------------------------------------------------------------
+
+
+def key_params(params, key_bits):
+    body = {"key_type": params["key_type"], "key_bits": key_bits}
+    if params["organization"]:
+        body["organization"] = params["organization"]
+    return body
+
+
+def ensure_root(module, vault, key_bits, actions):
+    params = module.params
+    mount = params["root_mount"].strip("/")
+    root = read_ca(vault, mount)
+    wanted = split_bundle(params["root_pem_bundle"]) if params["root_pem_bundle"] else None
+    if root is not None:
+        if wanted is not None and wanted != root:
+            raise VaultError(
+                "%s already has a root CA (%s) that is not the one in root_pem_bundle (%s): a root is never "
+                "replaced; drop root_pem_bundle or move to a new mount"
+                % (mount, root.subject.rfc4514_string(), wanted.subject.rfc4514_string())
+            )
+        return root
+    if wanted is None and not params["root_common_name"]:
+        raise VaultError("%s has no root CA yet: give root_common_name (or root_pem_bundle to import one)" % mount)
+    actions.append("import root" if wanted is not None else "generate root")
+    if module.check_mode:
+        return wanted
+    if wanted is not None:
+        vault.write("%s/config/ca" % mount, {"pem_bundle": params["root_pem_bundle"]})
+    else:
+        body = key_params(params, key_bits)
+        body.update(common_name=params["root_common_name"], ttl=params["root_ttl"])
+        vault.write("%s/root/generate/internal" % mount, body)
+    return read_ca(vault, mount)
+
+
+def intermediate_is_current(params, intermediate, root):
+    if intermediate is None or root is None or not issued_by(intermediate, root):
+        return False
+    if common_name(intermediate) != params["intermediate_common_name"]:
+        return False
+    left = not_after(intermediate) - datetime.datetime.now(datetime.timezone.utc)
+    return left.total_seconds() > duration_seconds(params["renew_before"])
+
+
+def sign_intermediate(vault, params, key_bits, root):
+    root_mount = params["root_mount"].strip("/")
+    int_mount = params["intermediate_mount"].strip("/")
+    body = key_params(params, key_bits)
+    body["common_name"] = params["intermediate_common_name"]
+    csr = ((vault.write("%s/intermediate/generate/internal" % int_mount, body) or {}).get("data") or {}).get("csr")
+    if not csr:
+        raise VaultError(
+            "%s/intermediate/generate/internal returned no CSR: check the mount and key options" % int_mount
+        )
+    sign = {
+        "csr": csr,
+        "common_name": params["intermediate_common_name"],
+        "ttl": params["intermediate_ttl"],
+        "format": "pem",
+    }
+    if params["organization"]:
+        sign["organization"] = params["organization"]
+    signed = ((vault.write("%s/root/sign-intermediate" % root_mount, sign) or {}).get("data") or {}).get("certificate")
+    chain = signed.strip() + "\n" + pem_of(root)
+    imported = (vault.write("%s/intermediate/set-signed" % int_mount, {"certificate": chain}) or {}).get("data") or {}
+    issuer_id = find_issuer(vault, int_mount, imported, load_cert(signed))
+    vault.write("%s/config/issuers" % int_mount, {"default": issuer_id})
+
+
+def find_issuer(vault, mount, imported, cert):
+    """The issuer id of cert among those set-signed imported (or already had, on a repeat)."""
+    candidates = (imported.get("imported_issuers") or []) + (imported.get("existing_issuers") or [])
+    for issuer_id in candidates:
+        data = (vault.request("GET", "%s/issuer/%s" % (mount, issuer_id)) or {}).get("data") or {}
+        if data.get("certificate") and load_cert(data["certificate"].strip()) == cert:
+            return issuer_id
+    raise VaultError("the signed intermediate was imported into %s but its issuer id was not found" % mount)
+
+
+def urls_for(base, mount):
+    base = base.rstrip("/")
+    return {
+        "issuing_certificates": ["%s/v1/%s/ca" % (base, mount)],
+        "crl_distribution_points": ["%s/v1/%s/crl" % (base, mount)],
+    }
+
+
+def ensure_urls(module, vault, mount, actions):
+    wanted = urls_for(module.params["urls_base"], mount)
+    current = (vault.read("%s/config/urls" % mount) or {}).get("data") or {}
+    if not changed_keys(wanted, current):
+        return
+    actions.append("set urls %s" % mount)
+    if not module.check_mode:
+        vault.write("%s/config/urls" % mount, wanted)
+
+
+def describe(cert):
+    if cert is None:
+        return None
+    return {"subject": cert.subject.rfc4514_string(), "not_after": not_after(cert).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def run(module, vault):
+    params = module.params
+    key_bits = validate_params(params)
+    if params["root_pem_bundle"]:
+        split_bundle(params["root_pem_bundle"])
+    vault.preflight()
+    root_mount = params["root_mount"].strip("/")
+    int_mount = params["intermediate_mount"].strip("/")
+    check_mount(vault, root_mount, params["root_ttl"], "root_ttl")
+    check_mount(vault, int_mount, params["intermediate_ttl"], "intermediate_ttl")
+
+    actions = []
+    before = {"root": describe(read_ca(vault, root_mount)), "intermediate": describe(read_ca(vault, int_mount))}
+    root = ensure_root(module, vault, key_bits, actions)
+    intermediate = read_ca(vault, int_mount)
+    if not intermediate_is_current(params, intermediate, root):
+        actions.append("sign intermediate")
+        if not module.check_mode:
+            sign_intermediate(vault, params, key_bits, root)
+            intermediate = read_ca(vault, int_mount)
+    if params["urls_base"]:
+        ensure_urls(module, vault, root_mount, actions)
+        ensure_urls(module, vault, int_mount, actions)
+
+    result = {"changed": bool(actions), "actions": actions}
+    if root is not None:
+        result["root_certificate"] = pem_of(root)
+    if intermediate is not None:  # in check mode: the current one, even if it would be re-signed
+        result["intermediate_certificate"] = pem_of(intermediate)
+        if root is not None:
+            result["ca_chain"] = [pem_of(intermediate), pem_of(root)]
+    if actions:
+        after = {"root": describe(root), "intermediate": describe(intermediate)}
+        if module.check_mode and "sign intermediate" in actions:
+            after["intermediate"] = {"subject": "CN=%s (to be signed)" % params["intermediate_common_name"]}
+        result["diff"] = {"before": before, "after": after}
+    return result
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        root_mount=dict(type="str", default="pki_root"),
+        root_common_name=dict(type="str"),
+        root_ttl=dict(type="str", default="87600h"),
+        root_pem_bundle=dict(type="str", no_log=True),
+        intermediate_mount=dict(type="str", default="pki_int"),
+        intermediate_common_name=dict(type="str", required=True),
+        intermediate_ttl=dict(type="str", default="43800h"),
+        key_type=dict(type="str", choices=["ec", "rsa"], default="ec"),
+        key_bits=dict(type="int"),
+        organization=dict(type="str"),
+        urls_base=dict(type="str"),
+        renew_before=dict(type="str", default="8760h"),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("root_common_name", "root_pem_bundle")],
+    )
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    run_module(module, run)
+
+
+if __name__ == "__main__":
+    main()

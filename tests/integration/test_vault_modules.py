@@ -1,0 +1,480 @@
+"""The Vault modules and the vault_secret lookup against a real OpenBao server (TLS, raft) on loopback.
+
+Every module runs through ansible-playbook, as in production. One server serves the whole file;
+the tests run in order (init, unseal, mounts, objects, PKI, lookup, info, refusals) and
+`ready` makes any later test work on its own too (it initialises and unseals when needed).
+"""
+# ruff: noqa: S105 - fake secrets and masked values are what these tests compare
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from openbao_server import OpenBaoServer, closed_port, started_openbao
+from playbook_runner import PlayResult, run_playbook
+
+pytestmark = pytest.mark.integration
+
+DB_PASSWORD = "Sup3rSecretDbPassw0rdNotInLogs"  # must never be printed
+# Vault's own {{username}}/{{password}} placeholders, escaped from Jinja.
+PG_URL = "postgresql://{{ '{{' }}username{{ '}}' }}:{{ '{{' }}password{{ '}}' }}@127.0.0.1:1/sink"
+POLICY_HCL = 'path "cdc/data/kafka/*" {\n  capabilities = ["read"]\n}\n'
+
+
+@dataclass
+class Cluster:
+    server: OpenBaoServer
+    workdir: Path
+    keys_file: Path
+    root_token: str = ""
+    keys: list[str] = field(default_factory=list)
+
+    def conn(self, token: str | None = None) -> dict:
+        args = {"url": self.server.url, "ca_cert": str(self.server.ca_cert)}
+        if token is not None:
+            args["token"] = token
+        return args
+
+    def client(self, token: str | None = None):
+        import hvac
+
+        return hvac.Client(url=self.server.url, token=token or self.root_token, verify=str(self.server.ca_cert))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """One OpenBao node for the whole file, plus where the plays and the keys file live."""
+    workdir = tmp_path_factory.mktemp("vault-play")
+    secrets = workdir / "secrets"
+    secrets.mkdir(mode=0o700)
+    with started_openbao(tmp_path_factory.mktemp("openbao")) as server:
+        yield Cluster(server=server, workdir=workdir, keys_file=secrets / "vault-init.json")
+
+
+def load_keys(cluster: Cluster) -> None:
+    content = json.loads(cluster.keys_file.read_text())
+    cluster.root_token = content["root_token"]
+    cluster.keys = content["keys_base64"]
+
+
+def wait_active(cluster: Cluster) -> None:
+    client = cluster.client()
+    deadline = time.monotonic() + 20
+    while not client.sys.read_leader_status().get("is_self"):
+        assert time.monotonic() < deadline, "OpenBao did not become active after unseal"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def ready(cluster: Cluster) -> Cluster:
+    """The cluster initialised (keys file written) and unsealed, whatever ran before."""
+    client = cluster.client(token="")
+    if not client.sys.is_initialized():
+        answer = client.sys.initialize(3, 2)
+        cluster.keys_file.write_text(json.dumps({**answer, "pgp_encrypted": False}))
+    load_keys(cluster)
+    if client.sys.is_sealed():
+        for key in cluster.keys[:2]:
+            client.sys.submit_unseal_key(key)
+    wait_active(cluster)
+    return cluster
+
+
+def task(name: str, module: str, args: dict, **extra) -> dict:
+    return {"name": name, f"cdc.pipeline.{module}": args, **extra}
+
+
+def play(*tasks: dict) -> list[dict]:
+    return [{"hosts": "localhost", "gather_facts": False, "tasks": list(tasks)}]
+
+
+def run(ansible_home, cluster: Cluster, *tasks: dict, check: bool = False, diff: bool = False) -> PlayResult:
+    return run_playbook(
+        ansible_home,
+        cluster.workdir,
+        play(*tasks),
+        check=check,
+        extra_args=["--diff"] if diff else None,
+        env={"VAULT_ADDR": None, "VAULT_TOKEN": None, "VAULT_CACERT": None},
+    )
+
+
+def results(result: PlayResult) -> dict[str, dict]:
+    return {
+        entry["task"]["name"]: entry["hosts"]["localhost"]
+        for p in result.report["plays"]
+        for entry in p["tasks"]
+        if "localhost" in entry["hosts"]
+    }
+
+
+def output_of(result: PlayResult) -> str:
+    return json.dumps(result.report) + result.stderr
+
+
+def assert_ok(result: PlayResult) -> None:
+    assert not result.failed, result.failure_text
+
+
+# -- vault_init ---------------------------------------------------------------------------------
+
+
+def test_init_check_mode_writes_nothing(ansible_home, cluster):
+    result = run(
+        ansible_home,
+        cluster,
+        task("init", "vault_init", {**cluster.conn(), "keys_file": str(cluster.keys_file)}),
+        check=True,
+    )
+    assert_ok(result)
+    assert result.changed == 1
+    assert not cluster.keys_file.exists()
+    assert cluster.server.health()["initialized"] is False
+
+
+def test_init_writes_a_0600_keys_file_once(ansible_home, cluster):
+    args = {**cluster.conn(), "keys_file": str(cluster.keys_file), "secret_shares": 3, "secret_threshold": 2}
+    first = run(ansible_home, cluster, task("init", "vault_init", args))
+    assert_ok(first)
+    assert first.changed == 1
+    assert stat.S_IMODE(cluster.keys_file.stat().st_mode) == 0o600
+    content = json.loads(cluster.keys_file.read_text())
+    assert len(content["keys"]) == 3
+    assert content["secret_threshold"] == 2
+    assert content["pgp_encrypted"] is False
+    assert content["root_token"] not in output_of(first)
+    assert all(key not in output_of(first) for key in content["keys"] + content["keys_base64"])
+
+    second = run(ansible_home, cluster, task("init", "vault_init", args))
+    assert_ok(second)
+    assert second.changed == 0
+    assert results(second)["init"]["keys_file_present"] is True
+    load_keys(cluster)
+
+
+# -- vault_unseal ------------------------------------------------------------------------------
+
+
+def test_unseal_after_restart_then_no_change(ansible_home, ready):
+    ready.server.restart()
+    assert ready.server.health()["sealed"] is True
+    unseal = task("unseal", "vault_unseal", {**ready.conn(), "keys_file": str(ready.keys_file)})
+
+    predicted = run(ansible_home, ready, unseal, check=True)
+    assert_ok(predicted)
+    assert predicted.changed == 1
+    assert ready.server.health()["sealed"] is True
+
+    first = run(ansible_home, ready, unseal)
+    assert_ok(first)
+    assert first.changed == 1
+    assert results(first)["unseal"]["sealed"] is False
+    assert ready.server.health()["sealed"] is False
+    assert all(key not in output_of(first) for key in ready.keys)
+
+    second = run(ansible_home, ready, unseal)
+    assert_ok(second)
+    assert second.changed == 0
+
+
+# -- vault_mount -------------------------------------------------------------------------------
+
+
+def mount_tasks(cluster: Cluster, int_max_ttl: str = "43800h") -> list[dict]:
+    conn = cluster.conn(cluster.root_token)
+    return [
+        task("kv", "vault_mount", {**conn, "path": "cdc", "type": "kv", "options": {"version": 2}}),
+        task(
+            "pki_root",
+            "vault_mount",
+            {**conn, "path": "pki_root", "type": "pki", "config": {"max_lease_ttl": "87600h"}},
+        ),
+        task(
+            "pki_int",
+            "vault_mount",
+            {
+                **conn,
+                "path": "pki_int",
+                "type": "pki",
+                "config": {"max_lease_ttl": int_max_ttl, "default_lease_ttl": "72h"},
+            },
+        ),
+        task("database", "vault_mount", {**conn, "path": "database", "type": "database"}),
+        task("approle", "vault_mount", {**conn, "path": "approle", "type": "approle", "kind": "auth"}),
+    ]
+
+
+def test_mounts_check_mode_create_idempotent(ansible_home, ready):
+    mounts = ready.client().sys.list_mounted_secrets_engines()["data"]
+    predicted = run(ansible_home, ready, *mount_tasks(ready), check=True)
+    assert_ok(predicted)
+    assert predicted.changed == 5
+    assert ready.client().sys.list_mounted_secrets_engines()["data"].keys() == mounts.keys()
+
+    first = run(ansible_home, ready, *mount_tasks(ready))
+    assert_ok(first)
+    assert first.changed == 5
+    mounts = ready.client().sys.list_mounted_secrets_engines()["data"]
+    assert mounts["cdc/"]["options"] == {"version": "2"}
+    assert mounts["pki_int/"]["config"]["max_lease_ttl"] == 43800 * 3600
+    assert "approle/" in ready.client().sys.list_auth_methods()["data"]
+
+    second = run(ansible_home, ready, *mount_tasks(ready))
+    assert_ok(second)
+    assert second.changed == 0
+
+
+def test_mount_tune_predicted_in_check_mode_and_type_change_refused(ansible_home, ready):
+    tune = mount_tasks(ready, int_max_ttl="87600h")[2]
+    predicted = run(ansible_home, ready, tune, check=True, diff=True)
+    assert_ok(predicted)
+    assert predicted.changed == 1
+    assert results(predicted)["pki_int"]["changed_keys"] == ["config.max_lease_ttl"]
+    assert ready.client().sys.read_mount_configuration("pki_int")["data"]["max_lease_ttl"] == 43800 * 3600
+
+    conn = ready.conn(ready.root_token)
+    refused = run(ansible_home, ready, task("retype", "vault_mount", {**conn, "path": "cdc", "type": "pki"}))
+    assert refused.failed
+    assert "already a kv mount, not pki" in refused.failure_text
+    assert "data migration" in refused.failure_text
+    assert ready.client().sys.list_mounted_secrets_engines()["data"]["cdc/"]["type"] == "kv"
+
+
+# -- vault_object ------------------------------------------------------------------------------
+
+
+def object_tasks(cluster: Cluster) -> list[dict]:
+    conn = cluster.conn(cluster.root_token)
+    return [
+        task("policy", "vault_object", {**conn, "path": "sys/policies/acl/kafka-read", "data": {"policy": POLICY_HCL}}),
+        task(
+            "approle role",
+            "vault_object",
+            {
+                **conn,
+                "path": "auth/approle/role/kafka-connect",
+                "data": {"token_policies": "kafka-read,default", "token_ttl": "1h", "secret_id_ttl": "720h"},
+            },
+        ),
+        task(
+            "pki role",
+            "vault_object",
+            {
+                **conn,
+                "path": "pki_int/roles/cdc-server",
+                "data": {
+                    "allowed_domains": ["cdc.internal"],
+                    "allow_subdomains": True,
+                    "max_ttl": "2160h",
+                    "key_type": "ec",
+                    "key_bits": 256,
+                },
+            },
+        ),
+        task(
+            "database config",
+            "vault_object",
+            {
+                **conn,
+                "path": "database/config/sink",
+                "data": {
+                    "plugin_name": "postgresql-database-plugin",
+                    "connection_url": PG_URL,
+                    "username": "vault_admin",
+                    "allowed_roles": ["jdbc-sink"],
+                    "verify_connection": False,
+                },
+                "secret_data": {"password": DB_PASSWORD},
+                "nested_read_keys": ["connection_details"],
+            },
+        ),
+    ]
+
+
+def test_objects_written_once_and_password_never_printed(ansible_home, ready):
+    first = run(ansible_home, ready, *object_tasks(ready), diff=True)
+    assert_ok(first)
+    assert first.changed == 4
+    client = ready.client()
+    assert client.sys.read_acl_policy("kafka-read")["data"]["policy"] == POLICY_HCL
+    assert client.adapter.get("/v1/auth/approle/role/kafka-connect")["data"]["token_ttl"] == 3600
+    db = client.adapter.get("/v1/database/config/sink")["data"]
+    assert db["connection_details"]["username"] == "vault_admin"
+    assert results(first)["database config"]["diff"]["after"]["password"] == "********"
+
+    second = run(ansible_home, ready, *object_tasks(ready), diff=True)
+    assert_ok(second)
+    assert second.changed == 0, [name for name, r in results(second).items() if r.get("changed")]
+    assert results(second)["database config"]["uncompared_keys"] == ["verify_connection"]
+
+    for result in (first, second):
+        assert DB_PASSWORD not in output_of(result)
+
+
+# -- vault_pki_ca ------------------------------------------------------------------------------
+
+
+def test_pki_ca_idempotent_and_issued_cert_chains_to_root(ansible_home, ready):
+    from cryptography import x509
+
+    args = {
+        **ready.conn(ready.root_token),
+        "root_common_name": "CDC Test Root CA",
+        "intermediate_common_name": "CDC Test Intermediate CA",
+        "organization": "CDC",
+        "urls_base": ready.server.url,
+    }
+    predicted = run(ansible_home, ready, task("ca", "vault_pki_ca", args), check=True)
+    assert_ok(predicted)
+    assert results(predicted)["ca"]["actions"][:2] == ["generate root", "sign intermediate"]
+
+    first = run(ansible_home, ready, task("ca", "vault_pki_ca", args))
+    assert_ok(first)
+    assert first.changed == 1
+    second = run(ansible_home, ready, task("ca", "vault_pki_ca", args))
+    assert_ok(second)
+    assert second.changed == 0, results(second)["ca"]["actions"]
+    ca = results(second)["ca"]
+    root = x509.load_pem_x509_certificate(ca["root_certificate"].encode())
+    intermediate = x509.load_pem_x509_certificate(ca["intermediate_certificate"].encode())
+
+    issued = ready.client().adapter.post("/v1/pki_int/issue/cdc-server", json={"common_name": "kafka-1.cdc.internal"})
+    leaf = x509.load_pem_x509_certificate(issued["data"]["certificate"].encode())
+    leaf.verify_directly_issued_by(intermediate)
+    intermediate.verify_directly_issued_by(root)
+    root.verify_directly_issued_by(root)
+    assert [c.strip() for c in issued["data"]["ca_chain"]][0] == ca["intermediate_certificate"].strip()
+
+    # Closer to expiry than renew_before: re-signed, and the new intermediate issues from then on.
+    renewed = run(ansible_home, ready, task("ca", "vault_pki_ca", {**args, "renew_before": "50000h"}))
+    assert_ok(renewed)
+    assert results(renewed)["ca"]["actions"] == ["sign intermediate"]
+    new_intermediate = x509.load_pem_x509_certificate(results(renewed)["ca"]["intermediate_certificate"].encode())
+    assert new_intermediate != intermediate
+    new_intermediate.verify_directly_issued_by(root)
+    reissued = ready.client().adapter.post("/v1/pki_int/issue/cdc-server", json={"common_name": "kafka-2.cdc.internal"})
+    x509.load_pem_x509_certificate(reissued["data"]["certificate"].encode()).verify_directly_issued_by(new_intermediate)
+
+
+# -- vault_secret lookup -----------------------------------------------------------------------
+
+
+def test_lookup_creates_once_returns_same_value_never_prints_it(ansible_home, ready):
+    lookup = "lookup('cdc.pipeline.vault_secret', 'kafka/scram/connect', key='password', length=32, create=true)"
+    result = run(
+        ansible_home,
+        ready,
+        {
+            "name": "vars",
+            "ansible.builtin.set_fact": {
+                "cdc_vault_url": ready.server.url,
+                "cdc_vault_ca_cert": str(ready.server.ca_cert),
+                "cdc_vault_token": ready.root_token,
+            },
+        },
+        {"name": "created", "ansible.builtin.assert": {"that": [f"{lookup} is match('^[A-Za-z0-9]{{32}}$')"]}},
+        {"name": "same", "ansible.builtin.assert": {"that": [f"{lookup} == {lookup}"]}},
+    )
+    assert_ok(result)
+    stored = ready.client().secrets.kv.v2.read_secret_version(
+        path="kafka/scram/connect", mount_point="cdc", raise_on_deleted_version=True
+    )
+    assert stored["data"]["metadata"]["version"] == 1
+    value = stored["data"]["data"]["password"]
+    assert len(value) == 32
+    assert value not in output_of(result)
+
+
+# -- vault_cluster_info ------------------------------------------------------------------------
+
+
+def test_cluster_info_reports_raft(ansible_home, ready):
+    result = run(ansible_home, ready, task("info", "vault_cluster_info", ready.conn(ready.root_token)), check=True)
+    assert_ok(result)
+    info = results(result)["info"]
+    assert info["initialized"] is True
+    assert info["sealed"] is False
+    assert info["voters"] == 1
+    assert info["leader"] == "bao-test-1"
+    assert info["autopilot"]["healthy"] is True
+    assert info["version"] == "2.7.2"
+
+
+# -- refusals: one clear message each, nothing written -----------------------------------------
+
+
+def test_bad_inputs_fail_clearly_and_write_nothing(ansible_home, ready):
+    client = ready.client()
+    client.sys.create_or_update_policy(
+        "only-read-intruder", 'path "sys/policies/acl/intruder" { capabilities = ["read"] }'
+    )
+    limited = client.auth.token.create(policies=["only-read-intruder"], ttl="10m")["auth"]["client_token"]
+    write_policy = {"path": "sys/policies/acl/intruder", "data": {"policy": POLICY_HCL}}
+    port = closed_port()
+    result = run(
+        ansible_home,
+        ready,
+        task(
+            "unreachable",
+            "vault_object",
+            {**ready.conn("x"), "url": f"https://127.0.0.1:{port}", **write_policy},
+            ignore_errors=True,
+        ),
+        task(
+            "no ca",
+            "vault_object",
+            {"url": ready.server.url, "token": ready.root_token, **write_policy},
+            ignore_errors=True,
+        ),
+        task(
+            "plain http",
+            "vault_object",
+            {**ready.conn(ready.root_token), "url": ready.server.url.replace("https", "http"), **write_policy},
+            ignore_errors=True,
+        ),
+        task("wrong token", "vault_object", {**ready.conn("s.not-a-real-token"), **write_policy}, ignore_errors=True),
+        task("limited token", "vault_object", {**ready.conn(limited), **write_policy}, ignore_errors=True),
+        task("no token", "vault_mount", {**ready.conn(), "path": "intruder", "type": "kv"}, ignore_errors=True),
+    )
+    messages = {name: r.get("msg", "") for name, r in results(result).items()}
+    assert messages["unreachable"].startswith(f"cannot reach Vault at https://127.0.0.1:{port}")
+    assert "firewall" in messages["unreachable"]
+    assert "TLS verification of" in messages["no ca"] and "set ca_cert" in messages["no ca"]
+    assert "use https://" in messages["plain http"]
+    assert "the token was refused" in messages["wrong token"]
+    assert messages["limited token"].startswith("permission denied on POST sys/policies/acl/intruder")
+    assert "no Vault token" in messages["no token"]
+    assert all(r.get("failed") for r in results(result).values())
+    assert "intruder" not in client.sys.list_acl_policies()["data"]["keys"]
+    assert "intruder/" not in client.sys.list_mounted_secrets_engines()["data"]
+
+
+def test_sealed_server_fails_clearly_and_writes_nothing(ansible_home, ready):
+    client = ready.client()
+    client.sys.seal()
+    try:
+        result = run(
+            ansible_home,
+            ready,
+            task(
+                "sealed",
+                "vault_object",
+                {
+                    **ready.conn(ready.root_token),
+                    "path": "sys/policies/acl/while-sealed",
+                    "data": {"policy": POLICY_HCL},
+                },
+            ),
+        )
+        assert result.failed
+        assert result.failure_text.count("is sealed: unseal it") == 1, result.failure_text
+    finally:
+        for key in ready.keys[:2]:
+            client.sys.submit_unseal_key(key)
+        wait_active(ready)
+    assert "while-sealed" not in client.sys.list_acl_policies()["data"]["keys"]

@@ -1,0 +1,275 @@
+"""Shared logic of the Vault modules: comparison, masking, keys file, passwords, error messages."""
+# ruff: noqa: S105 - the fake secrets and secret-named keys are what these tests compare
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import string
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _collection_root(tmp_root: Path) -> Path:
+    """A directory holding ansible_collections/cdc/pipeline -> this checkout (`make venv` makes .cache/collections)."""
+    cached = REPO_ROOT / ".cache" / "collections"
+    if (cached / "ansible_collections" / "cdc" / "pipeline").exists():
+        return cached
+    link = tmp_root / "ansible_collections" / "cdc" / "pipeline"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(REPO_ROOT, target_is_directory=True)
+    return tmp_root
+
+
+sys.path.insert(0, str(_collection_root(Path(tempfile.gettempdir()) / "cdc-unit-collections")))
+
+hvac = pytest.importorskip("hvac")
+requests = pytest.importorskip("requests")
+
+from ansible_collections.cdc.pipeline.plugins.module_utils import vault as vu  # noqa: E402
+
+URL = "https://10.213.40.51:8200"
+
+
+# -- durations and comparison ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("72h", 259200), ("30m", 1800), ("2160h", 7776000), ("1h30m", 5400), (259200, 259200), ("0", 0), ("10s", 10)],
+)
+def test_duration_seconds(value, seconds):
+    assert vu.duration_seconds(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["abc", "", None, True, "12x", "h"])
+def test_not_a_duration(value):
+    assert vu.duration_seconds(value) is None
+
+
+@pytest.mark.parametrize(
+    ("wanted", "current"),
+    [
+        ("72h", 259200),
+        ("0", 0),
+        ("768h", "2764800"),
+        (True, "true"),
+        (False, False),
+        ("384", 384),
+        (2, "2"),
+        (["b", "a"], ["a", "b"]),
+        (["a", "b"], "a,b"),
+        ("a,b", ["b", "a"]),
+        ('path "x" {\n  capabilities = ["read"]\n}\n', 'path "x" {  \n  capabilities = ["read"]\n}'),
+        ([], None),
+        ({"version": "2"}, {"version": "2", "other": "x"}),
+    ],
+)
+def test_values_equal(wanted, current):
+    assert vu.values_equal(wanted, current)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "current"),
+    [
+        ("72h", 3600),
+        (True, "false"),
+        (["a", "b"], ["a"]),
+        (["a"], None),
+        ("x", "y"),
+        ({"version": "2"}, {"version": "1"}),
+        ("path a", "path b"),
+        (256, 384),
+    ],
+)
+def test_values_differ(wanted, current):
+    assert not vu.values_equal(wanted, current)
+
+
+def test_changed_keys_skips_keys_vault_does_not_return_only_when_asked():
+    wanted = {"token_ttl": "1h", "verify_connection": False, "max_ttl": "2h"}
+    current = {"token_ttl": 3600, "max_ttl": 3600}
+    assert vu.changed_keys(wanted, current) == ["max_ttl", "verify_connection"]
+    assert vu.changed_keys(wanted, current, skip_missing=True) == ["max_ttl"]
+
+
+def test_options_as_strings():
+    assert vu.options_as_strings({"version": 2, "flag": True}) == {"version": "2", "flag": "true"}
+
+
+# -- masking -----------------------------------------------------------------------------------
+
+
+def test_mask_secrets_masks_named_and_secret_looking_keys_only():
+    masked = vu.mask_secrets(
+        {
+            "password": "p",
+            "db_password": "p",
+            "pem_bundle": "-----BEGIN",
+            "private_key": "k",
+            "client_token": "t",
+            "token_ttl": "1h",
+            "token_policies": ["a"],
+            "secret_id_ttl": "720h",
+            "bind_secret_id": True,
+            "custom": "c",
+            "nested": {"secret": "s", "name": "n"},
+        },
+        secret_keys={"custom"},
+    )
+    for key in ("password", "db_password", "pem_bundle", "private_key", "client_token", "custom"):
+        assert masked[key] == vu.MASK, key
+    assert masked["nested"] == {"secret": vu.MASK, "name": "n"}
+    assert masked["token_ttl"] == "1h"
+    assert masked["token_policies"] == ["a"]
+    assert masked["secret_id_ttl"] == "720h"
+    assert masked["bind_secret_id"] is True
+
+
+# -- keys file ---------------------------------------------------------------------------------
+
+
+def test_keys_file_written_0600_and_never_overwritten(tmp_path):
+    path = tmp_path / "init.json"
+    vu.check_keys_file_target(str(path))
+    vu.write_keys_file(str(path), {"root_token": "r", "keys": ["k"]})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["root_token"] == "r"
+    assert [p.name for p in tmp_path.iterdir()] == ["init.json"]  # no temporary file left
+    with pytest.raises(vu.VaultError, match="belongs to another cluster"):
+        vu.check_keys_file_target(str(path))
+    with pytest.raises(OSError):
+        vu.write_keys_file(str(path), {"root_token": "other"})
+    assert json.loads(path.read_text())["root_token"] == "r"
+
+
+def test_empty_placeholder_keys_file_is_replaced(tmp_path):
+    path = tmp_path / "init.json"
+    path.touch()
+    vu.check_keys_file_target(str(path))
+    vu.write_keys_file(str(path), {"root_token": "r"})
+    assert json.loads(path.read_text()) == {"root_token": "r"}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_keys_file_directory_must_exist_and_be_writable(tmp_path):
+    with pytest.raises(vu.VaultError, match="does not exist"):
+        vu.check_keys_file_target(str(tmp_path / "missing" / "init.json"))
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(vu.VaultError, match="not writable"):
+            vu.check_keys_file_target(str(locked / "init.json"))
+
+
+def test_read_keys_file_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    with pytest.raises(vu.VaultError, match="not the JSON written by vault_init"):
+        vu.read_keys_file(str(bad))
+    with pytest.raises(vu.VaultError, match="cannot read keys_file"):
+        vu.read_keys_file(str(tmp_path / "absent.json"))
+
+
+# -- password generator ------------------------------------------------------------------------
+
+
+def test_generated_passwords_use_the_safe_alphabet_and_length():
+    values = {vu.generate_password(32) for _index in range(50)}
+    assert len(values) == 50
+    allowed = set(string.ascii_letters + string.digits)
+    for value in values:
+        assert len(value) == 32
+        assert set(value) <= allowed
+    assert len(vu.generate_password(16)) == 16
+
+
+@pytest.mark.parametrize("length", [15, 0, -1, "32", True])
+def test_short_or_bad_length_refused(length):
+    with pytest.raises(vu.VaultError, match="at least 16"):
+        vu.generate_password(length)
+
+
+# -- error mapping -----------------------------------------------------------------------------
+
+
+def vault_exc(cls, errors=None, text=None):
+    return cls(errors=errors, method="get", url=URL + "/v1/x", text=text)
+
+
+@pytest.mark.parametrize(
+    ("exc", "path", "expected"),
+    [
+        (
+            requests.exceptions.ConnectionError("Max retries ([Errno 111] Connection refused)"),
+            "sys/health",
+            "cannot reach Vault at %s: [Errno 111] Connection refused. Check the url (cdc_vault_url)" % URL,
+        ),
+        (requests.exceptions.ConnectTimeout("timed out"), "sys/health", "cannot reach Vault at %s: timed out" % URL),
+        (
+            requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+            "sys/health",
+            "TLS verification of %s failed: set ca_cert" % URL,
+        ),
+        (
+            requests.exceptions.SSLError("[SSL: WRONG_VERSION_NUMBER] wrong version number"),
+            "sys/health",
+            "%s does not speak TLS" % URL,
+        ),
+        (
+            vault_exc(hvac.exceptions.InvalidRequest, text="Client sent an HTTP request to an HTTPS server.\n"),
+            "sys/health",
+            "answers HTTPS but the url says http://",
+        ),
+        (vault_exc(hvac.exceptions.VaultDown, ["Vault is sealed"]), "cdc/data/x", "Vault at %s is sealed" % URL),
+        (vault_exc(hvac.exceptions.VaultNotInitialized), "sys/init", "run vault_init"),
+        (
+            vault_exc(hvac.exceptions.Forbidden, ["permission denied"]),
+            "auth/token/lookup-self",
+            "the token was refused",
+        ),
+        (vault_exc(hvac.exceptions.Unauthorized, ["bad"]), "cdc/data/x", "the token was refused"),
+        (
+            vault_exc(hvac.exceptions.Forbidden, ["permission denied"]),
+            "sys/policies/acl/x",
+            "permission denied on POST sys/policies/acl/x: the token's policies do not allow it",
+        ),
+        (
+            vault_exc(hvac.exceptions.InvalidRequest, ["bad ttl"]),
+            "pki/roles/r",
+            "Vault rejected POST pki/roles/r: bad ttl",
+        ),
+    ],
+)
+def test_describe_error(exc, path, expected):
+    method = "GET" if path in ("sys/health", "auth/token/lookup-self", "sys/init") else "POST"
+    assert expected in vu.describe_error(exc, URL, method, path)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"url": "10.0.0.1:8200"}, "is not a Vault address"),
+        ({"url": URL, "ca_cert": "/nonexistent/ca.pem"}, "ca_cert /nonexistent/ca.pem does not exist"),
+        ({"url": URL, "client_cert": "/x.pem"}, "go together"),
+        ({"url": URL}, "no Vault token"),
+    ],
+)
+def test_connection_params_checked_before_any_request(params, expected):
+    with pytest.raises(vu.VaultError, match=expected.replace(".", r"\.")):
+        vu.Vault(params, need_token=True)
+
+
+def test_request_errors_become_one_message():
+    vault = vu.Vault({"url": "https://127.0.0.1:1", "token": "t", "timeout": 2})
+    with pytest.raises(vu.VaultError, match="cannot reach Vault at https://127.0.0.1:1"):
+        vault.health()
