@@ -2,7 +2,8 @@
 
 Runs on the service host (its secret ID is bound to the host's address): its own secret must be
 readable (200), another service's secret and PKI role must be refused (403).
-Usage: approle_probe.py <vault url> <agent config dir>
+Usage: approle_probe.py <vault url> <agent config dir> [secret-id file]
+With a secret-id file, only the login is tried and its status printed (login=<status>).
 """
 
 import json
@@ -26,9 +27,10 @@ def call(path, token=None, body=None):
         return error.code, {}
 
 
-with open(f"{conf}/role-id") as role_id, open(f"{conf}/secret-id") as secret_id:
+secret_id_file = sys.argv[3] if len(sys.argv) > 3 else f"{conf}/secret-id"
+with open(f"{conf}/role-id") as role_id, open(secret_id_file) as secret_id:
     status, login = call("auth/approle/login", body={"role_id": role_id.read(), "secret_id": secret_id.read()})
-if status != 200:
+if status != 200 or len(sys.argv) > 3:
     print(f"login={status}")
     sys.exit(0)
 token = login["auth"]["client_token"]

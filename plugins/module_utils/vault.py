@@ -173,8 +173,8 @@ def sealed_message(url):
 
 def uninitialised_message(url):
     return (
-        "Vault at %s is not initialised: run vault_init (playbooks/vault_init.yml or cdc.pipeline.vault_init) "
-        "first" % url
+        "Vault at %s is not initialised: run playbooks/security.yml (role cdc.pipeline.vault) or "
+        "cdc.pipeline.vault_init first" % url
     )
 
 
