@@ -231,7 +231,7 @@ def vault_exc(cls, errors=None, text=None):
             "answers HTTPS but the url says http://",
         ),
         (vault_exc(hvac.exceptions.VaultDown, ["Vault is sealed"]), "cdc/data/x", "Vault at %s is sealed" % URL),
-        (vault_exc(hvac.exceptions.VaultNotInitialized), "sys/init", "run vault_init"),
+        (vault_exc(hvac.exceptions.VaultNotInitialized), "sys/init", "run playbooks/security.yml"),
         (
             vault_exc(hvac.exceptions.Forbidden, ["permission denied"]),
             "auth/token/lookup-self",
