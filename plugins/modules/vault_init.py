@@ -154,6 +154,8 @@ def run(module, vault):
         "keys_base64": answer.get("keys_base64", []),
         "root_token": answer.get("root_token", ""),
         "pgp_encrypted": bool(params["pgp_keys"]),
+        # The root token is encrypted only when root_token_pgp_key was given, whatever the shares are.
+        "root_token_pgp_encrypted": bool(params["root_token_pgp_key"]),
         "secret_shares": params["secret_shares"],
         "secret_threshold": params["secret_threshold"],
         "initialized_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -16,6 +16,9 @@ description:
   - Root CA in O(root_mount). When it has none, one is generated inside Vault (the key never leaves it)
     or, with O(root_pem_bundle), imported. An existing root is never replaced; importing a different
     root fails.
+  - Or an offline root (O(root_signer_cert) and O(root_signer_key), files on the machine running the
+    module, normally the controller) signs the intermediate locally; the root key is never sent to
+    Vault and O(root_mount) is not used.
   - Intermediate CA in O(intermediate_mount). Left alone while it is issued by the current root (issuer
     name and signature checked), has the wanted common name and is valid for longer than
     O(renew_before). Otherwise a new key and CSR are generated in the intermediate mount, signed by
@@ -42,7 +45,7 @@ options:
     default: pki_root
   root_common_name:
     description:
-      - Common name of a generated root. Required unless O(root_pem_bundle) is given.
+      - Common name of a generated root. Required unless O(root_pem_bundle) or O(root_signer_cert) is given.
     type: str
   root_ttl:
     description: Validity of a generated root.
@@ -52,6 +55,15 @@ options:
     description:
       - Root certificate and its private key (PEM) to import instead of generating a root inside Vault.
     type: str
+  root_signer_cert:
+    description:
+      - PEM file of an offline root CA that signs the intermediate on the machine running the module.
+        Give it with O(root_signer_key); then no root lives in Vault.
+    type: path
+  root_signer_key:
+    description:
+      - PEM file (unencrypted) of the private key of O(root_signer_cert). It is read locally and never sent.
+    type: path
   intermediate_mount:
     description: Path of the intermediate PKI engine.
     type: str
@@ -142,7 +154,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
 CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
     from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
 except ImportError:
     HAS_CRYPTOGRAPHY = False
@@ -296,7 +308,7 @@ def intermediate_is_current(params, intermediate, root):
     return left.total_seconds() > duration_seconds(params["renew_before"])
 
 
-def sign_intermediate(vault, params, key_bits, root):
+def sign_intermediate(vault, params, key_bits, root, offline=None):
     root_mount = params["root_mount"].strip("/")
     int_mount = params["intermediate_mount"].strip("/")
     body = key_params(params, key_bits)
@@ -314,7 +326,12 @@ def sign_intermediate(vault, params, key_bits, root):
     }
     if params["organization"]:
         sign["organization"] = params["organization"]
-    signed = ((vault.write("%s/root/sign-intermediate" % root_mount, sign) or {}).get("data") or {}).get("certificate")
+    if offline is not None:
+        signed = offline.sign(csr, duration_seconds(params["intermediate_ttl"]))
+    else:
+        signed = ((vault.write("%s/root/sign-intermediate" % root_mount, sign) or {}).get("data") or {}).get(
+            "certificate"
+        )
     chain = signed.strip() + "\n" + pem_of(root)
     imported = (vault.write("%s/intermediate/set-signed" % int_mount, {"certificate": chain}) or {}).get("data") or {}
     issuer_id = find_issuer(vault, int_mount, imported, load_cert(signed))
@@ -329,6 +346,58 @@ def find_issuer(vault, mount, imported, cert):
         if data.get("certificate") and load_cert(data["certificate"].strip()) == cert:
             return issuer_id
     raise VaultError("the signed intermediate was imported into %s but its issuer id was not found" % mount)
+
+
+class OfflineRoot:
+    """A root CA whose key stays in a local file: it signs the intermediate's CSR here."""
+
+    def __init__(self, cert_path, key_path):
+        try:
+            with open(cert_path, "rb") as handle:
+                self.cert = load_cert(handle.read())
+            with open(key_path, "rb") as handle:
+                self.key = serialization.load_pem_private_key(handle.read(), password=None)
+        except (OSError, ValueError, TypeError) as exc:
+            raise VaultError(
+                "cannot load the offline root (root_signer_cert %s, root_signer_key %s): %s; give the PEM files of the "
+                "controller CA (an unencrypted key)" % (cert_path, key_path, exc)
+            ) from exc
+        if self.cert.public_key().public_numbers() != self.key.public_key().public_numbers():
+            raise VaultError("root_signer_key %s is not the key of root_signer_cert %s" % (key_path, cert_path))
+
+    def sign(self, csr_pem, ttl_seconds):
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        # Never outlive the root: a chain is only as valid as its shortest link.
+        end = min(now + datetime.timedelta(seconds=ttl_seconds), not_after(self.cert))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(csr.subject)
+            .issuer_name(self.cert.subject)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(end)
+            # pathlen 0: the intermediate issues leaves only. keyCertSign and cRLSign, or Vault cannot sign CRLs.
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+        )
+        return pem_of(builder.sign(self.key, hashes.SHA384()))
 
 
 def urls_for(base, mount):
@@ -360,23 +429,27 @@ def run(module, vault):
     key_bits = validate_params(params)
     if params["root_pem_bundle"]:
         split_bundle(params["root_pem_bundle"])
+    offline = OfflineRoot(params["root_signer_cert"], params["root_signer_key"]) if params["root_signer_cert"] else None
     vault.preflight()
     root_mount = params["root_mount"].strip("/")
     int_mount = params["intermediate_mount"].strip("/")
-    check_mount(vault, root_mount, params["root_ttl"], "root_ttl")
+    if offline is None:
+        check_mount(vault, root_mount, params["root_ttl"], "root_ttl")
     check_mount(vault, int_mount, params["intermediate_ttl"], "intermediate_ttl")
 
     actions = []
-    before = {"root": describe(read_ca(vault, root_mount)), "intermediate": describe(read_ca(vault, int_mount))}
-    root = ensure_root(module, vault, key_bits, actions)
+    current_root = offline.cert if offline is not None else read_ca(vault, root_mount)
+    before = {"root": describe(current_root), "intermediate": describe(read_ca(vault, int_mount))}
+    root = offline.cert if offline is not None else ensure_root(module, vault, key_bits, actions)
     intermediate = read_ca(vault, int_mount)
     if not intermediate_is_current(params, intermediate, root):
-        actions.append("sign intermediate")
+        actions.append("sign intermediate" + (" with the offline root" if offline is not None else ""))
         if not module.check_mode:
-            sign_intermediate(vault, params, key_bits, root)
+            sign_intermediate(vault, params, key_bits, root, offline)
             intermediate = read_ca(vault, int_mount)
     if params["urls_base"]:
-        ensure_urls(module, vault, root_mount, actions)
+        if offline is None:
+            ensure_urls(module, vault, root_mount, actions)
         ensure_urls(module, vault, int_mount, actions)
 
     result = {"changed": bool(actions), "actions": actions}
@@ -388,7 +461,7 @@ def run(module, vault):
             result["ca_chain"] = [pem_of(intermediate), pem_of(root)]
     if actions:
         after = {"root": describe(root), "intermediate": describe(intermediate)}
-        if module.check_mode and "sign intermediate" in actions:
+        if module.check_mode and any(action.startswith("sign intermediate") for action in actions):
             after["intermediate"] = {"subject": "CN=%s (to be signed)" % params["intermediate_common_name"]}
         result["diff"] = {"before": before, "after": after}
     return result
@@ -401,6 +474,8 @@ def main():
         root_common_name=dict(type="str"),
         root_ttl=dict(type="str", default="87600h"),
         root_pem_bundle=dict(type="str", no_log=True),
+        root_signer_cert=dict(type="path"),
+        root_signer_key=dict(type="path", no_log=False),
         intermediate_mount=dict(type="str", default="pki_int"),
         intermediate_common_name=dict(type="str", required=True),
         intermediate_ttl=dict(type="str", default="43800h"),
@@ -413,7 +488,9 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_one_of=[("root_common_name", "root_pem_bundle")],
+        required_one_of=[("root_common_name", "root_pem_bundle", "root_signer_cert")],
+        required_together=[("root_signer_cert", "root_signer_key")],
+        mutually_exclusive=[("root_pem_bundle", "root_signer_cert")],
     )
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)

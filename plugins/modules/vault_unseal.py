@@ -160,7 +160,6 @@ def _reset(vault):
 
 
 def run(module, vault):
-    keys = load_keys(module.params)  # validate input before talking to the node
     status = vault.request("GET", "sys/seal-status") or {}
     if not status.get("initialized"):
         raise VaultError(
@@ -168,7 +167,9 @@ def run(module, vault):
             "leader: check its retry_join settings and retry)"
         )
     if not status.get("sealed"):
+        # Nothing to do: the shares are not needed (and may not be on this controller at all).
         return seal_result(status, changed=False)
+    keys = load_keys(module.params)
     threshold = int(status.get("t") or 0)
     if len(keys) < threshold:
         raise VaultError(

@@ -361,6 +361,81 @@ def test_pki_ca_idempotent_and_issued_cert_chains_to_root(ansible_home, ready):
     x509.load_pem_x509_certificate(reissued["data"]["certificate"].encode()).verify_directly_issued_by(new_intermediate)
 
 
+def write_offline_root(directory) -> tuple[str, str]:
+    """A root CA made here, as the controller CA is: its key stays in a local file."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CDC Offline Root")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA384())
+    )
+    cert_path, key_path = directory / "root.pem", directory / "root.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    return str(cert_path), str(key_path)
+
+
+def test_pki_ca_offline_root_signs_locally_key_never_sent(ansible_home, ready, tmp_path):
+    from cryptography import x509
+
+    cert_path, key_path = write_offline_root(tmp_path)
+    conn = ready.conn(ready.root_token)
+    mount = task(
+        "pki_off", "vault_mount", {**conn, "path": "pki_off", "type": "pki", "config": {"max_lease_ttl": "43800h"}}
+    )
+    pki_role = task(
+        "role",
+        "vault_object",
+        {**conn, "path": "pki_off/roles/svc", "data": {"allow_any_name": True, "ttl": "1h", "key_type": "ec"}},
+    )
+    args = {
+        **conn,
+        "root_mount": "pki_root_unused",
+        "root_signer_cert": cert_path,
+        "root_signer_key": key_path,
+        "intermediate_mount": "pki_off",
+        "intermediate_common_name": "CDC Offline Intermediate",
+    }
+    predicted = run(ansible_home, ready, mount, pki_role, task("ca", "vault_pki_ca", args))
+    assert_ok(predicted)
+    assert results(predicted)["ca"]["actions"] == ["sign intermediate with the offline root"]
+    again = run(ansible_home, ready, task("ca", "vault_pki_ca", args))
+    assert_ok(again)
+    assert again.changed == 0, results(again)["ca"]["actions"]
+    assert "PRIVATE KEY" not in output_of(again) and "PRIVATE KEY" not in output_of(predicted)
+
+    root = x509.load_pem_x509_certificate(open(cert_path, "rb").read())
+    intermediate = x509.load_pem_x509_certificate(results(again)["ca"]["intermediate_certificate"].encode())
+    intermediate.verify_directly_issued_by(root)
+    usage = intermediate.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.key_cert_sign and usage.crl_sign  # Vault can sign certificates and CRLs with it
+    # No root exists in Vault in this mode.
+    assert not ready.client().adapter.get("/v1/sys/mounts").get("data", {}).get("pki_root_unused/")
+    issued = ready.client().adapter.post("/v1/pki_off/issue/svc", json={"common_name": "connect-1"})
+    x509.load_pem_x509_certificate(issued["data"]["certificate"].encode()).verify_directly_issued_by(intermediate)
+    assert issued["data"]["ca_chain"][-1].strip() == open(cert_path).read().strip()
+
+
 # -- vault_secret lookup -----------------------------------------------------------------------
 
 
