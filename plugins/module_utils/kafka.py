@@ -1,0 +1,962 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared logic of the cdc.pipeline Kafka admin modules (kafka_topic, kafka_acl, kafka_scram_user,
+kafka_cluster_info).
+
+One place for: the connection options, the librdkafka configuration built from them, a
+confluent-kafka AdminClient whose every failure becomes ONE message naming the fix (unreachable
+brokers, refused SASL login, TLS verification, wrong security_protocol, missing ACLs), and the
+pure decisions the modules make (desired vs current topic config, partition and replication
+factor changes, ACL normalisation and plans, SCRAM credential plans, partition health, masking).
+Nothing here calls fail_json: errors are raised as KafkaModuleError.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import concurrent.futures
+import logging
+import os
+import re
+import time
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+KAFKA_IMPORT_ERROR = None
+try:
+    from confluent_kafka import KafkaException, TopicCollection
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        AlterConfigOpType,
+        ConfigEntry,
+        ConfigResource,
+        ConfigSource,
+        NewPartitions,
+        NewTopic,
+        ResourcePatternType,
+        ResourceType,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialDeletion,
+        UserScramCredentialUpsertion,
+    )
+except ImportError:
+    HAS_KAFKA = False
+    KAFKA_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_KAFKA = True
+
+PIP_PACKAGE = "confluent-kafka"
+MASK = "********"
+CLIENT_ID = "cdc.pipeline-ansible"
+SECURITY_PROTOCOLS = ["SASL_SSL", "SSL", "SASL_PLAINTEXT", "PLAINTEXT"]
+SASL_MECHANISMS = ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+SCRAM_MECHANISMS = ["SCRAM-SHA-512", "SCRAM-SHA-256"]
+# Kafka refuses SCRAM iterations outside this range (ScramFormatter / AlterUserScramCredentials).
+SCRAM_MIN_ITERATIONS = 4096
+SCRAM_MAX_ITERATIONS = 16384
+CLUSTER_RESOURCE_NAME = "kafka-cluster"
+POLL_INTERVAL_S = 0.1
+
+FIREWALL_FIX = (
+    "Check bootstrap_servers (host:port of the brokers' client listener), that the brokers run, "
+    "and that the firewall lets this controller reach those ports"
+)
+
+
+class KafkaModuleError(Exception):
+    """A failure already worded for the operator: the message says what to fix."""
+
+
+def connection_argument_spec():
+    """The options of the cdc.pipeline.kafka doc fragment."""
+    return dict(
+        bootstrap_servers=dict(type="list", elements="str", required=True),
+        security_protocol=dict(type="str", choices=SECURITY_PROTOCOLS, default="SASL_SSL"),
+        sasl_mechanism=dict(type="str", choices=SASL_MECHANISMS, default="SCRAM-SHA-512"),
+        sasl_username=dict(type="str"),
+        sasl_password=dict(type="str", no_log=True),
+        ca_cert=dict(type="path"),
+        client_cert=dict(type="path"),
+        client_key=dict(type="path", no_log=False),
+        verify_hostname=dict(type="bool", default=True),
+        request_timeout=dict(type="int", default=30),
+    )
+
+
+def require_kafka(module):
+    if not HAS_KAFKA:
+        module.fail_json(msg=missing_required_lib(PIP_PACKAGE), exception=KAFKA_IMPORT_ERROR)
+
+
+# --------------------------------------------------------------------------------------------
+# Connection settings
+# --------------------------------------------------------------------------------------------
+
+_SERVER_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+
+def uses_sasl(params):
+    return params.get("security_protocol", "SASL_SSL").startswith("SASL_")
+
+
+def uses_tls(params):
+    return params.get("security_protocol", "SASL_SSL").endswith("SSL")
+
+
+def validate_connection_params(params):
+    """Refuse incomplete or impossible settings before any connection attempt."""
+    servers = [str(server).strip() for server in params.get("bootstrap_servers") or [] if str(server).strip()]
+    if not servers:
+        raise KafkaModuleError("bootstrap_servers is empty: list the brokers as host:port (e.g. 10.0.0.21:9092)")
+    for server in servers:
+        match = _SERVER_RE.match(server)
+        if not match or not 0 < int(match.group(2)) < 65536:
+            raise KafkaModuleError(
+                "bootstrap_servers entry %r is not host:port: give each broker as host:port (e.g. 10.0.0.21:9092, "
+                "[fd00::21]:9092)" % server
+            )
+    timeout = params.get("request_timeout")
+    if timeout is not None and timeout < 1:
+        raise KafkaModuleError("request_timeout must be at least 1 (seconds)")
+    if uses_sasl(params) and not (params.get("sasl_username") and params.get("sasl_password")):
+        raise KafkaModuleError(
+            "security_protocol %s logs in with SASL: set sasl_username and sasl_password (an admin user, "
+            "listed in the brokers' super.users)" % params["security_protocol"]
+        )
+    if uses_tls(params):
+        if params.get("ca_cert") and not os.path.isfile(params["ca_cert"]):
+            raise KafkaModuleError(
+                "ca_cert %s does not exist on the controller: give the path of the PEM CA that signed the brokers' "
+                "listener certificates" % params["ca_cert"]
+            )
+        if bool(params.get("client_cert")) != bool(params.get("client_key")):
+            raise KafkaModuleError("client_cert and client_key go together: give both (mTLS) or neither")
+        for option in ("client_cert", "client_key"):
+            if params.get(option) and not os.path.isfile(params[option]):
+                raise KafkaModuleError("%s %s does not exist on the controller" % (option, params[option]))
+    return servers
+
+
+def connection_warnings(params):
+    """Settings that work but deserve a word (the modules pass these to module.warn)."""
+    warnings = []
+    protocol = params.get("security_protocol", "SASL_SSL")
+    if not uses_sasl(params) and (params.get("sasl_username") or params.get("sasl_password")):
+        warnings.append("security_protocol %s does not use SASL: sasl_username/sasl_password are ignored" % protocol)
+    if not uses_tls(params) and any(params.get(k) for k in ("ca_cert", "client_cert", "client_key")):
+        warnings.append("security_protocol %s does not use TLS: ca_cert/client_cert/client_key are ignored" % protocol)
+    if protocol == "SASL_PLAINTEXT" and params.get("sasl_mechanism") == "PLAIN":
+        warnings.append("SASL PLAIN over SASL_PLAINTEXT sends the password in clear text: use SASL_SSL")
+    if uses_tls(params) and params.get("verify_hostname") is False:
+        warnings.append("verify_hostname=false: the broker certificate is not checked against its address")
+    return warnings
+
+
+def build_client_config(params, username=None, password=None):
+    """librdkafka settings for params; username/password replace sasl_username/sasl_password (the SCRAM probe)."""
+    servers = validate_connection_params(params)
+    timeout_ms = int(params.get("request_timeout") or 30) * 1000
+    protocol = params.get("security_protocol", "SASL_SSL")
+    config = {
+        "bootstrap.servers": ",".join(servers),
+        "security.protocol": protocol,
+        "client.id": CLIENT_ID,
+        "socket.timeout.ms": timeout_ms,
+        "socket.connection.setup.timeout.ms": timeout_ms,
+        "reconnect.backoff.max.ms": 1000,
+    }
+    if uses_tls(params):
+        config["ssl.endpoint.identification.algorithm"] = "https" if params.get("verify_hostname", True) else "none"
+        if params.get("ca_cert"):
+            config["ssl.ca.location"] = params["ca_cert"]
+        if params.get("client_cert"):
+            config["ssl.certificate.location"] = params["client_cert"]
+            config["ssl.key.location"] = params["client_key"]
+    if uses_sasl(params):
+        config["sasl.mechanism"] = params.get("sasl_mechanism") or "SCRAM-SHA-512"
+        config["sasl.username"] = params.get("sasl_username") if username is None else username
+        config["sasl.password"] = params.get("sasl_password") if password is None else password
+    return config
+
+
+def redact_config(config):
+    """A copy of a librdkafka config that can be shown (the password masked)."""
+    return dict((key, MASK if "password" in key else value) for key, value in config.items())
+
+
+# --------------------------------------------------------------------------------------------
+# Failure classification
+# --------------------------------------------------------------------------------------------
+
+AUTH = "auth"
+TLS = "tls"
+PROTOCOL = "protocol"
+UNREACHABLE = "unreachable"
+UNSUPPORTED_MECHANISM = "mechanism"
+
+_UNREACHABLE_NAMES = ("_TRANSPORT", "_ALL_BROKERS_DOWN", "_RESOLVE", "_TIMED_OUT", "_TIMED_OUT_QUEUE", "_WAIT_COORD")
+_DETAIL_RE = re.compile(r"\S+://\S+/(?:bootstrap|\d+): (.*)$")
+
+
+def _strip_broker_prefix(text):
+    """'sasl_ssl://host:9092/bootstrap: Connect ... refused' (also inside a log line) -> 'Connect ... refused'."""
+    match = _DETAIL_RE.search(str(text))
+    return (match.group(1) if match else str(text)).strip()
+
+
+def classify_client_errors(events):
+    """What went wrong, from the errors and logs librdkafka reported: (kind, detail) or (None, "").
+
+    events: (error name, text) pairs in the order they came (error_cb) plus log lines (name "LOG").
+    A refused login and a failed TLS verification are definitive; refused connections, timeouts
+    and "all brokers down" only mean "unreachable" when nothing more specific was seen.
+    """
+    kinds = []
+    protocol_hints = 0
+    for name, text in events:
+        lowered = str(text).lower()
+        if "unsupported sasl mechanism" in lowered or ("sasl mechanism" in lowered and "not supported" in lowered):
+            kinds.append((0, UNSUPPORTED_MECHANISM, text))
+        elif name == "_AUTHENTICATION" or "sasl authentication error" in lowered or "authentication failed" in lowered:
+            kinds.append((1, AUTH, text))
+        elif (
+            "wrong version number" in lowered
+            or "packet length too long" in lowered
+            or ("disconnected" in lowered and "apiversion" in lowered)
+        ):
+            # Once could be a broker restarting mid-handshake; twice in a row is the wrong protocol.
+            protocol_hints += 1
+            kinds.append((2, PROTOCOL, text) if protocol_hints > 1 else (4, UNREACHABLE, text))
+        elif name == "_SSL" or "ssl handshake failed" in lowered or "certificate verify failed" in lowered:
+            kinds.append((3, TLS, text))
+        elif name == "_ALL_BROKERS_DOWN":
+            kinds.append((5, UNREACHABLE, text))  # says nothing of why: any other reason is worth more
+        elif name in _UNREACHABLE_NAMES or "connection refused" in lowered or "failed to resolve" in lowered:
+            kinds.append((4, UNREACHABLE, text))
+    if not kinds:
+        return None, ""
+    _rank, kind, text = min(kinds, key=lambda item: item[0])
+    return kind, _strip_broker_prefix(text)
+
+
+def failure_message(kind, detail, params, username=None):
+    """One message naming the fix for a classified connection failure."""
+    servers = ", ".join(params.get("bootstrap_servers") or [])
+    user = username if username is not None else params.get("sasl_username")
+    detail_part = (": %s" % detail) if detail else ""
+    if kind == AUTH:
+        return (
+            "the brokers (%s) refused the SASL %s login of user %r%s. Check sasl_username and sasl_password "
+            "(the admin credentials), and that the user exists with a %s credential"
+            % (servers, params.get("sasl_mechanism"), user, detail_part, params.get("sasl_mechanism"))
+        )
+    if kind == UNSUPPORTED_MECHANISM:
+        return (
+            "the brokers' listener (%s) does not enable SASL mechanism %s%s: set sasl_mechanism to one the listener "
+            "enables (sasl.enabled.mechanisms)" % (servers, params.get("sasl_mechanism"), detail_part)
+        )
+    if kind == TLS:
+        return (
+            "TLS handshake with the brokers (%s) failed%s. Set ca_cert to the PEM CA that signed the listener "
+            "certificates, and make sure each bootstrap_servers address is in the certificate's subjectAltName "
+            "(verify_hostname=false only to debug); with mTLS check client_cert/client_key" % (servers, detail_part)
+        )
+    if kind == PROTOCOL:
+        return (
+            "the brokers (%s) do not speak %s on that port%s: set security_protocol to what the listener uses "
+            "(listener.security.protocol.map), or point bootstrap_servers at the %s listener"
+            % (servers, params.get("security_protocol"), detail_part, params.get("security_protocol"))
+        )
+    return "cannot reach any broker in bootstrap_servers (%s)%s. %s" % (servers, detail_part, FIREWALL_FIX)
+
+
+def kafka_error_parts(exc):
+    """(name, text) of a KafkaException (or anything else)."""
+    error = exc.args[0] if getattr(exc, "args", None) else None
+    if error is not None and hasattr(error, "name") and hasattr(error, "str"):
+        return error.name(), error.str()
+    return type(exc).__name__, str(exc)
+
+
+def describe_operation_error(name, text, what, params, username=None):
+    """A broker's answer to one operation, worded with its fix."""
+    user = username if username is not None else params.get("sasl_username")
+    if name.endswith("AUTHORIZATION_FAILED") or name == "_AUTHORIZATION":
+        return (
+            "user %r may not %s (%s): use an admin listed in the brokers' super.users as sasl_username, "
+            "or grant that user the ACL (cdc.pipeline.kafka_acl)" % (user, what, name)
+        )
+    if name in ("_AUTHENTICATION", "SASL_AUTHENTICATION_FAILED"):
+        return failure_message(AUTH, text, params, username)
+    if name in _UNREACHABLE_NAMES:
+        return failure_message(UNREACHABLE, "%s while trying to %s" % (text or name, what), params, username)
+    return "the brokers refused to %s (%s): %s" % (what, name, text)
+
+
+# --------------------------------------------------------------------------------------------
+# Client
+# --------------------------------------------------------------------------------------------
+
+
+class _EventHandler(logging.Handler):
+    def __init__(self, events):
+        logging.Handler.__init__(self, level=logging.DEBUG)
+        self.events = events
+
+    def emit(self, record):
+        self.events.append(("LOG", record.getMessage()))
+
+
+class KafkaAdmin:
+    """A confluent-kafka AdminClient: every call returns the result or raises KafkaModuleError.
+
+    librdkafka reports a refused login or a failed TLS handshake only through its error callback
+    and logs (the request itself just times out), so both are collected and read while waiting.
+    """
+
+    def __init__(self, params, username=None, password=None):
+        self.params = params
+        self.username = params.get("sasl_username") if username is None else username
+        self.timeout = int(params.get("request_timeout") or 30)
+        self.events = []
+        config = build_client_config(params, username, password)
+        logger = logging.Logger("cdc.pipeline.kafka.%d" % id(self))
+        logger.addHandler(_EventHandler(self.events))
+        logger.propagate = False
+        config["logger"] = logger
+        config["error_cb"] = self._on_error
+        try:
+            self.admin = AdminClient(config)
+        except KafkaException as exc:
+            raise KafkaModuleError("invalid client settings: %s" % kafka_error_parts(exc)[1]) from exc
+
+    def _on_error(self, error):
+        self.events.append((error.name(), error.str()))
+
+    def _pause(self, future):
+        """Wait a moment for future (returning as soon as it is done) and serve the error and log callbacks."""
+        concurrent.futures.wait([future], timeout=POLL_INTERVAL_S)
+        self.admin.poll(0)
+
+    def connection_failure(self, definitive_only=True):
+        kind, detail = classify_client_errors(self.events)
+        if kind is None or (definitive_only and kind == UNREACHABLE):
+            return None
+        return kind, detail
+
+    def wait(self, future, what, fail_fast=True):
+        """The result of one future; a refused login or TLS failure ends the wait at once."""
+        deadline = time.monotonic() + self.timeout + 5
+        while not future.done():
+            self._pause(future)
+            failure = self.connection_failure() if fail_fast else None
+            if failure:
+                raise KafkaModuleError(failure_message(failure[0], failure[1], self.params, self.username))
+            if time.monotonic() > deadline:
+                kind, detail = classify_client_errors(self.events)
+                raise KafkaModuleError(
+                    failure_message(kind or UNREACHABLE, detail or "no answer within %ss" % self.timeout, self.params)
+                )
+        self.admin.poll(0)
+        try:
+            return future.result()
+        except KafkaException as exc:
+            name, text = kafka_error_parts(exc)
+            if name in _UNREACHABLE_NAMES:
+                kind, detail = classify_client_errors(self.events)
+                if kind is not None:
+                    raise KafkaModuleError(failure_message(kind, detail, self.params, self.username)) from exc
+            raise KafkaModuleError(describe_operation_error(name, text, what, self.params, self.username)) from exc
+
+    def wait_all(self, futures, what):
+        return dict((key, self.wait(future, what)) for key, future in futures.items())
+
+    # -- probe ------------------------------------------------------------------------------
+
+    def probe(self):
+        """Connect and log in (DescribeCluster needs no ACL): the cluster description, or one clear error."""
+        return self.wait(self.admin.describe_cluster(request_timeout=self.timeout), "describe the cluster")
+
+    def login_succeeds(self):
+        """True when the SASL login works, False when the brokers refuse it; other failures raise."""
+        future = self.admin.describe_cluster(request_timeout=self.timeout)
+        deadline = time.monotonic() + self.timeout + 5
+        while not future.done():
+            self._pause(future)
+            failure = self.connection_failure()
+            if failure and failure[0] == AUTH:
+                return False
+            if failure and failure[0] == UNSUPPORTED_MECHANISM:
+                raise KafkaModuleError(
+                    "the brokers' listener does not enable SASL mechanism %s, so %r cannot log in with it (%s): "
+                    "enable it on the listener (sasl.enabled.mechanisms)"
+                    % (self.params.get("sasl_mechanism"), self.username, failure[1])
+                )
+            if failure:
+                raise KafkaModuleError(failure_message(failure[0], failure[1], self.params, self.username))
+            if time.monotonic() > deadline:
+                break
+        return self.wait(future, "describe the cluster") is not None
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def describe_topic(self, name):
+        """A TopicDescription, or None when the topic does not exist."""
+        futures = self.admin.describe_topics(TopicCollection([name]), request_timeout=self.timeout)
+        try:
+            return self.wait(futures[name], "describe topic %s" % name)
+        except KafkaModuleError as exc:
+            cause = exc.__cause__
+            if cause is not None and kafka_error_parts(cause)[0] == "UNKNOWN_TOPIC_OR_PART":
+                return None
+            raise
+
+    def topic_configs(self, names):
+        """{topic: {key: {"value", "source", "is_default", "is_sensitive"}}} for existing topics."""
+        if not names:
+            return {}
+        resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
+        futures = self.admin.describe_configs(resources, request_timeout=self.timeout)
+        configs = {}
+        for resource, future in futures.items():
+            entries = self.wait(future, "describe the configs of topic %s" % resource.name)
+            configs[resource.name] = dict((key, config_entry_dict(entry)) for key, entry in entries.items())
+        return configs
+
+    def broker_configs(self, broker_id):
+        resource = ConfigResource(ResourceType.BROKER, str(broker_id))
+        futures = self.admin.describe_configs([resource], request_timeout=self.timeout)
+        entries = self.wait(list(futures.values())[0], "describe the configs of broker %s" % broker_id)
+        return dict((key, config_entry_dict(entry)) for key, entry in entries.items())
+
+    def list_topics(self):
+        try:
+            return self.admin.list_topics(timeout=self.timeout)
+        except KafkaException as exc:
+            name, text = kafka_error_parts(exc)
+            self.admin.poll(0)
+            kind, detail = classify_client_errors(self.events)
+            if kind is not None:
+                raise KafkaModuleError(failure_message(kind, detail, self.params, self.username)) from exc
+            raise KafkaModuleError(describe_operation_error(name, text, "list topics", self.params)) from exc
+
+    def describe_acls_of(self, principals):
+        """Every ACL binding of the given principals, as normalised dicts."""
+        futures = dict(
+            (
+                principal,
+                self.admin.describe_acls(
+                    AclBindingFilter(
+                        ResourceType.ANY,
+                        None,
+                        ResourcePatternType.ANY,
+                        principal,
+                        None,
+                        AclOperation.ANY,
+                        AclPermissionType.ANY,
+                    ),
+                    request_timeout=self.timeout,
+                ),
+            )
+            for principal in principals
+        )
+        bindings = []
+        for principal, future in futures.items():
+            bindings.extend(acl_from_binding(b) for b in self.wait(future, "describe the ACLs of %s" % principal))
+        return bindings
+
+    def scram_credentials(self, user):
+        """{mechanism: iterations} of user; {} when it has none."""
+        futures = self.admin.describe_user_scram_credentials([user], request_timeout=self.timeout)
+        try:
+            description = self.wait(futures[user], "describe the SCRAM credentials of %s" % user)
+        except KafkaModuleError as exc:
+            cause = exc.__cause__
+            if cause is not None and kafka_error_parts(cause)[0] == "RESOURCE_NOT_FOUND":
+                return {}
+            raise
+        return dict(
+            (scram_mechanism_name(info.mechanism), int(info.iterations))
+            for info in description.scram_credential_infos or []
+        )
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create_topic(self, name, partitions, replication_factor, config, validate_only=False):
+        topic = NewTopic(
+            name,
+            num_partitions=partitions,
+            replication_factor=replication_factor,
+            config=dict(config),
+        )
+        futures = self.admin.create_topics(
+            [topic], request_timeout=self.timeout, operation_timeout=self.timeout, validate_only=validate_only
+        )
+        self.wait(futures[name], "create topic %s" % name)
+
+    def delete_topic(self, name):
+        """Delete and wait (bounded) until the brokers no longer describe it, so the name can be reused at once."""
+        futures = self.admin.delete_topics([name], request_timeout=self.timeout, operation_timeout=self.timeout)
+        self.wait(futures[name], "delete topic %s" % name)
+        deadline = time.monotonic() + self.timeout
+        while self.describe_topic(name) is not None:
+            if time.monotonic() > deadline:
+                raise KafkaModuleError(
+                    "topic %s was deleted but the brokers still describe it after %ss: check the controller and "
+                    "broker logs, then run again" % (name, self.timeout)
+                )
+            time.sleep(0.2)
+
+    def add_partitions(self, name, total, validate_only=False):
+        futures = self.admin.create_partitions(
+            [NewPartitions(name, total)],
+            request_timeout=self.timeout,
+            operation_timeout=self.timeout,
+            validate_only=validate_only,
+        )
+        self.wait(futures[name], "add partitions to topic %s" % name)
+
+    def alter_topic_configs(self, name, to_set, to_delete, validate_only=False):
+        entries = [
+            ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+            for key, value in sorted(to_set.items())
+        ]
+        entries.extend(
+            ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE) for key in sorted(to_delete)
+        )
+        resource = ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries)
+        futures = self.admin.incremental_alter_configs(
+            [resource], request_timeout=self.timeout, validate_only=validate_only
+        )
+        for future in futures.values():
+            self.wait(future, "change the configs of topic %s" % name)
+
+    def create_acls(self, acls):
+        if not acls:
+            return
+        futures = self.admin.create_acls([acl_binding(acl) for acl in acls], request_timeout=self.timeout)
+        for binding, future in futures.items():
+            self.wait(future, "create ACL %s" % binding)
+
+    def delete_acls(self, acls):
+        if not acls:
+            return
+        futures = self.admin.delete_acls(
+            [acl_binding(acl, as_filter=True) for acl in acls], request_timeout=self.timeout
+        )
+        for binding, future in futures.items():
+            self.wait(future, "delete ACL %s" % binding)
+
+    def upsert_scram(self, user, mechanism, iterations, password):
+        info = ScramCredentialInfo(scram_mechanism(mechanism), iterations)
+        alteration = UserScramCredentialUpsertion(user, info, password.encode("utf-8"))
+        futures = self.admin.alter_user_scram_credentials([alteration], request_timeout=self.timeout)
+        self.wait(futures[user], "set the %s credential of %s" % (mechanism, user))
+
+    def delete_scram(self, user, mechanism):
+        deletion = UserScramCredentialDeletion(user, scram_mechanism(mechanism))
+        futures = self.admin.alter_user_scram_credentials([deletion], request_timeout=self.timeout)
+        self.wait(futures[user], "delete the %s credential of %s" % (mechanism, user))
+
+
+def config_entry_dict(entry):
+    source = getattr(entry, "source", None)
+    if isinstance(source, int) and not hasattr(source, "name"):
+        try:
+            source = ConfigSource(source)  # describe_configs gives the wire value
+        except ValueError:
+            pass
+    return {
+        "value": entry.value,
+        "source": getattr(source, "name", str(source)),
+        "is_default": bool(getattr(entry, "is_default", False)),
+        "is_sensitive": bool(getattr(entry, "is_sensitive", False)),
+    }
+
+
+def connect(module, username=None, password=None):
+    """A probed KafkaAdmin for module (warnings passed on); the probe result is kept as .cluster."""
+    for warning in connection_warnings(module.params):
+        module.warn(warning)
+    admin = KafkaAdmin(module.params, username, password)
+    admin.cluster = admin.probe()
+    return admin
+
+
+def run_module(module, body):
+    """Connect (probe first), run body(module, admin) and exit; every KafkaModuleError becomes one fail_json."""
+    require_kafka(module)
+    try:
+        admin = connect(module)
+        result = body(module, admin)
+    except KafkaModuleError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+# --------------------------------------------------------------------------------------------
+# Topics
+# --------------------------------------------------------------------------------------------
+
+DYNAMIC_TOPIC_SOURCE = "DYNAMIC_TOPIC_CONFIG"
+
+
+def config_value_string(value):
+    """A wanted config value as Kafka describes it: true/false, numbers as digits, lists comma-joined."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(config_value_string(item) for item in value)
+    return str(value).strip()
+
+
+def topic_config_changes(wanted, current):
+    """Compare the managed keys of a topic's config.
+
+    wanted: {key: value or None}; None removes the topic's override (back to the broker default).
+    current: {key: {"value": str, "source": str, ...}} as read with describe_configs.
+    Returns (to_set {key: str}, to_delete [key]): only keys whose value differs.
+    """
+    to_set, to_delete = {}, []
+    for key in sorted(wanted):
+        value = config_value_string(wanted[key])
+        entry = current.get(key)
+        if value is None:
+            if entry is not None and entry.get("source") == DYNAMIC_TOPIC_SOURCE:
+                to_delete.append(key)
+            continue
+        if entry is None or entry.get("is_sensitive") or entry.get("value") != value:
+            to_set[key] = value
+    return to_set, to_delete
+
+
+def topic_overrides(current):
+    """The topic's own settings (not inherited from the broker)."""
+    return dict(
+        (key, entry.get("value"))
+        for key, entry in sorted(current.items())
+        if entry.get("source") == DYNAMIC_TOPIC_SOURCE
+    )
+
+
+def replication_factors(partitions):
+    """Sorted distinct replica counts of a topic's partitions (one value when the topic is consistent)."""
+    return sorted(set(len(partition["replicas"]) for partition in partitions))
+
+
+def partition_change(name, current, wanted):
+    """The partition count to grow to, or None; refuses a decrease with the reason."""
+    if wanted is None or wanted == current:
+        return None
+    if wanted < current:
+        raise KafkaModuleError(
+            "topic %s has %d partitions and partitions is %d: Kafka cannot remove partitions (their messages would "
+            "be lost and keys would move to other partitions). Keep partitions: %d, or create a new topic with %d "
+            "partitions and move the producers and consumers to it" % (name, current, wanted, current, wanted)
+        )
+    return wanted
+
+
+def replication_factor_refusal(name, current_factors, wanted):
+    """None when the replication factor matches; otherwise the refusal naming the fix."""
+    if wanted is None or current_factors == [wanted]:
+        return None
+    current = "/".join(str(factor) for factor in current_factors)
+    return (
+        "topic %s has replication factor %s and replication_factor is %d: changing it moves replicas between "
+        "brokers (a partition reassignment), which the confluent-kafka AdminClient cannot do. Run "
+        "kafka-reassign-partitions.sh --bootstrap-server <broker> --command-config <admin client properties> "
+        "--reassignment-json-file <plan with %d replicas per partition> --execute, wait for --verify to report "
+        "it complete, then run this task again" % (name, current, wanted, wanted)
+    )
+
+
+def validate_topic_args(name, partitions, replication_factor):
+    if not name or len(name) > 249 or not re.match(r"^[A-Za-z0-9._-]+$", name) or name in (".", ".."):
+        raise KafkaModuleError(
+            "topic name %r is not valid: use up to 249 characters from [A-Za-z0-9._-] (not . or ..)" % name
+        )
+    if partitions is not None and partitions < 1:
+        raise KafkaModuleError("partitions must be at least 1 (got %d)" % partitions)
+    if replication_factor is not None and replication_factor < 1:
+        raise KafkaModuleError("replication_factor must be at least 1 (got %d)" % replication_factor)
+
+
+def partition_dicts(description):
+    """[{partition, leader, replicas, isr}] (broker ids) from a TopicDescription."""
+    partitions = []
+    for info in sorted(description.partitions, key=lambda p: p.id):
+        partitions.append(
+            {
+                "partition": int(info.id),
+                "leader": node_id(info.leader),
+                "replicas": [node_id(node) for node in info.replicas],
+                "isr": [node_id(node) for node in info.isr],
+            }
+        )
+    return partitions
+
+
+def node_id(node):
+    if node is None:
+        return -1
+    return int(getattr(node, "id", node))
+
+
+# --------------------------------------------------------------------------------------------
+# ACLs
+# --------------------------------------------------------------------------------------------
+
+ACL_RESOURCE_TYPES = ["topic", "group", "cluster", "transactional_id"]
+ACL_PATTERN_TYPES = ["literal", "prefixed"]
+ACL_OPERATIONS = [
+    "all",
+    "read",
+    "write",
+    "create",
+    "delete",
+    "alter",
+    "describe",
+    "cluster_action",
+    "describe_configs",
+    "alter_configs",
+    "idempotent_write",
+]
+ACL_PERMISSIONS = ["allow", "deny"]
+ACL_FIELDS = ("principal", "resource_type", "resource_name", "pattern_type", "operation", "permission", "host")
+# confluent-kafka calls Kafka's CLUSTER resource type BROKER (the same wire value, 4)
+_RESOURCE_TYPE_NAMES = {"TOPIC": "topic", "GROUP": "group", "BROKER": "cluster", "TRANSACTIONAL_ID": "transactional_id"}
+
+
+def normalize_principal(principal):
+    """'connect' -> 'User:connect'; 'User:connect' and other Type:name principals stay as they are."""
+    text = str(principal or "").strip()
+    if not text:
+        raise KafkaModuleError("an ACL has an empty principal: give it as User:<name>")
+    if ":" not in text:
+        return "User:" + text
+    kind, name = text.split(":", 1)
+    if not kind or not name:
+        raise KafkaModuleError("principal %r is not Type:name (for example User:connect)" % text)
+    return "%s:%s" % (kind, name)
+
+
+def _choice(entry, key, choices, default=None):
+    value = entry.get(key)
+    value = default if value is None else str(value).strip().lower().replace("-", "_")
+    if value not in choices:
+        raise KafkaModuleError("ACL %s %r is not one of %s" % (key, entry.get(key), ", ".join(choices)))
+    return value
+
+
+def normalize_acl(entry):
+    """One ACL as a canonical dict (lower-case enums, User: principal, cluster resource named kafka-cluster)."""
+    resource_type = _choice(entry, "resource_type", ACL_RESOURCE_TYPES)
+    resource_name = entry.get("resource_name")
+    if resource_type == "cluster":
+        if resource_name not in (None, "", CLUSTER_RESOURCE_NAME):
+            raise KafkaModuleError(
+                "resource_name of a cluster ACL is always %s (got %r): leave it out"
+                % (CLUSTER_RESOURCE_NAME, resource_name)
+            )
+        resource_name = CLUSTER_RESOURCE_NAME
+    elif not resource_name:
+        raise KafkaModuleError(
+            "an ACL on a %s needs resource_name (a name, a prefix with pattern_type=prefixed, or * for all)"
+            % resource_type
+        )
+    pattern_type = _choice(entry, "pattern_type", ACL_PATTERN_TYPES, "literal")
+    if pattern_type == "prefixed" and resource_name == "*":
+        raise KafkaModuleError("resource_name * is a literal wildcard: use pattern_type=literal with it")
+    return {
+        "principal": normalize_principal(entry.get("principal")),
+        "resource_type": resource_type,
+        "resource_name": str(resource_name),
+        "pattern_type": pattern_type,
+        "operation": _choice(entry, "operation", ACL_OPERATIONS),
+        "permission": _choice(entry, "permission", ACL_PERMISSIONS, "allow"),
+        "host": str(entry.get("host") or "*").strip(),
+    }
+
+
+def acl_key(acl):
+    return tuple(acl[field] for field in ACL_FIELDS)
+
+
+def acl_text(acl):
+    """A readable line for diffs: 'User:connect ALLOW READ topic:cdc. (prefixed) from *'."""
+    return "%s %s %s %s:%s (%s) from %s" % (
+        acl["principal"],
+        acl["permission"].upper(),
+        acl["operation"].upper(),
+        acl["resource_type"],
+        acl["resource_name"],
+        acl["pattern_type"],
+        acl["host"],
+    )
+
+
+def sort_acls(acls):
+    unique = dict((acl_key(acl), acl) for acl in acls)
+    return [unique[key] for key in sorted(unique)]
+
+
+def plan_acls(wanted, current, state="present", exclusive_principals=()):
+    """(to_add, to_remove) of normalised ACLs.
+
+    present: add what is missing; with exclusive_principals also remove every current ACL of those
+    principals that is not wanted (other principals are never touched). absent: remove the wanted
+    ACLs that exist.
+    """
+    wanted = sort_acls(wanted)
+    current_keys = set(acl_key(acl) for acl in current)
+    wanted_keys = set(acl_key(acl) for acl in wanted)
+    if state == "absent":
+        return [], [acl for acl in wanted if acl_key(acl) in current_keys]
+    to_add = [acl for acl in wanted if acl_key(acl) not in current_keys]
+    exclusive = set(normalize_principal(p) for p in exclusive_principals or [])
+    to_remove = [acl for acl in sort_acls(current) if acl["principal"] in exclusive and acl_key(acl) not in wanted_keys]
+    return to_add, to_remove
+
+
+def acl_from_binding(binding):
+    return {
+        "principal": binding.principal,
+        "resource_type": _RESOURCE_TYPE_NAMES.get(_enum_name(binding.restype), _enum_name(binding.restype).lower()),
+        "resource_name": binding.name,
+        "pattern_type": _enum_name(binding.resource_pattern_type).lower(),
+        "operation": _enum_name(binding.operation).lower(),
+        "permission": _enum_name(binding.permission_type).lower(),
+        "host": binding.host,
+    }
+
+
+def _enum_name(value):
+    return getattr(value, "name", str(value))
+
+
+def acl_binding(acl, as_filter=False):
+    cls = AclBindingFilter if as_filter else AclBinding
+    resource_type = dict((v, k) for k, v in _RESOURCE_TYPE_NAMES.items())[acl["resource_type"]]
+    return cls(
+        ResourceType[resource_type],
+        acl["resource_name"],
+        ResourcePatternType[acl["pattern_type"].upper()],
+        acl["principal"],
+        acl["host"],
+        AclOperation[acl["operation"].upper()],
+        AclPermissionType[acl["permission"].upper()],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# SCRAM users
+# --------------------------------------------------------------------------------------------
+
+
+def scram_mechanism(name):
+    return ScramMechanism[name.replace("-", "_")]
+
+
+def scram_mechanism_name(mechanism):
+    return _enum_name(mechanism).replace("_", "-")
+
+
+def validate_scram_args(name, password, mechanism, iterations, state):
+    if not name or not str(name).strip():
+        raise KafkaModuleError("name is empty: give the SCRAM user name")
+    if iterations < SCRAM_MIN_ITERATIONS:
+        raise KafkaModuleError(
+            "iterations %d is too low: Kafka refuses fewer than %d SCRAM iterations (use the default 8192)"
+            % (iterations, SCRAM_MIN_ITERATIONS)
+        )
+    if iterations > SCRAM_MAX_ITERATIONS:
+        raise KafkaModuleError(
+            "iterations %d is too high: Kafka accepts at most %d" % (iterations, SCRAM_MAX_ITERATIONS)
+        )
+    if mechanism not in SCRAM_MECHANISMS:
+        raise KafkaModuleError("mechanism %r is not one of %s" % (mechanism, ", ".join(SCRAM_MECHANISMS)))
+    if state == "present" and not password:
+        raise KafkaModuleError("password is required with state=present (the user's SCRAM password)")
+
+
+def scram_plan(credentials, mechanism, iterations, state, update_password, password_matches=None):  # noqa: PLR0911
+    """What to do with one user's credential: (action, reason); action is None, "create", "update" or "delete".
+
+    credentials: {mechanism: iterations} as described. password_matches: a callable asked only
+    for update_password=on_mismatch when the credential exists (the login probe).
+    """
+    existing = credentials.get(mechanism)
+    if state == "absent":
+        return ("delete", "the %s credential exists" % mechanism) if existing is not None else (None, "absent")
+    if existing is None:
+        return "create", "no %s credential" % mechanism
+    if update_password == "always":  # noqa: S105 - a choice, not a password
+        return "update", "update_password=always"
+    if update_password == "on_create":  # noqa: S105 - a choice, not a password
+        return None, "exists (update_password=on_create never changes it)"
+    if existing != iterations:
+        return "update", "iterations %d differ from %d" % (existing, iterations)
+    if password_matches is not None and not password_matches():
+        return "update", "the password does not log in"
+    return None, "the password logs in"
+
+
+# --------------------------------------------------------------------------------------------
+# Cluster health
+# --------------------------------------------------------------------------------------------
+
+
+def partition_health(topics, min_isr, brokers=()):
+    """Summary of partition health.
+
+    topics: {topic: [{"partition", "leader", "replicas", "isr"}]}; min_isr: {topic: int}.
+    Returns {under_replicated, under_min_isr, offline: [{topic, partition, ...}], not_in_isr:
+    {broker id (str): ["topic-partition"]}} sorted by topic and partition.
+    """
+    summary = {"under_replicated": [], "under_min_isr": [], "offline": [], "not_in_isr": {}}
+    for broker in brokers:
+        summary["not_in_isr"][str(broker)] = []
+    for topic in sorted(topics):
+        minimum = min_isr.get(topic)
+        for partition in sorted(topics[topic], key=lambda p: p["partition"]):
+            where = {"topic": topic, "partition": partition["partition"]}
+            replicas, isr = partition["replicas"], partition["isr"]
+            if len(isr) < len(replicas):
+                summary["under_replicated"].append(dict(where, replicas=replicas, isr=isr))
+            if minimum is not None and len(isr) < minimum:
+                summary["under_min_isr"].append(dict(where, isr=isr, min_insync_replicas=minimum))
+            if partition["leader"] is None or partition["leader"] < 0:
+                summary["offline"].append(dict(where, replicas=replicas))
+            for broker in replicas:
+                if broker not in isr:
+                    summary["not_in_isr"].setdefault(str(broker), []).append("%s-%d" % (topic, partition["partition"]))
+    summary["healthy"] = not (summary["under_replicated"] or summary["under_min_isr"] or summary["offline"])
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# Masking
+# --------------------------------------------------------------------------------------------
+
+
+def mask_secrets(value, secret_keys=("password", "sasl_password")):
+    """A copy of value with the given keys replaced by ******** (diffs never carry passwords)."""
+    if isinstance(value, dict):
+        return dict(
+            (key, MASK if key in secret_keys and item is not None else mask_secrets(item, secret_keys))
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return [mask_secrets(item, secret_keys) for item in value]
+    return value
