@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Probe a Kafka listener the way a client would and print what happened as JSON.
 
 Used by verify.yml to show that the listener refuses what it must refuse:
@@ -30,8 +29,14 @@ def probe(args: argparse.Namespace) -> dict:
         if args.mode == "tls-anonymous":
             conf["security.protocol"] = "SSL"
         else:
-            conf.update({"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
-                         "sasl.username": args.username, "sasl.password": os.environ.get("PROBE_PASSWORD", "")})
+            conf.update(
+                {
+                    "security.protocol": "SASL_SSL",
+                    "sasl.mechanism": "SCRAM-SHA-512",
+                    "sasl.username": args.username,
+                    "sasl.password": os.environ.get("PROBE_PASSWORD", ""),
+                }
+            )
     errors: list[str] = []
     conf["error_cb"] = lambda err: errors.append(str(err))
     admin = AdminClient(conf)
