@@ -47,6 +47,8 @@ def probe(args: argparse.Namespace) -> dict:
     except KafkaException as exc:
         connected, broker_count = False, 0
         errors.append(str(exc))
+        # Authentication errors arrive through error_cb, which only poll() serves.
+        admin.poll(2)
     result = {"mode": args.mode, "connected": connected, "brokers": broker_count}
     if connected and args.topic:
         delivery: list[str] = []
