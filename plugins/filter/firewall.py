@@ -145,6 +145,15 @@ def address_in_networks(address, networks):
     return False
 
 
+def host_addresses(hosts, hostvars):
+    """The addresses other hosts see for a list of inventory hosts (see host_address)."""
+    return [host_address(hostvars, host) for host in hosts]
+
+
 class FilterModule(object):
     def filters(self):
-        return {"firewall_rules": firewall_rules, "address_in_networks": address_in_networks}
+        return {
+            "firewall_rules": firewall_rules,
+            "address_in_networks": address_in_networks,
+            "host_addresses": host_addresses,
+        }
