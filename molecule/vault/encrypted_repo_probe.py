@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Proves a pgBackRest repository is encrypted at rest: every file starts with OpenSSL's

@@ -17,7 +17,8 @@ description:
   - The C(containers.podman.podman) connection with pipelining support. Everything else
     (options, file transfer through the mounted container file system) is the upstream plugin's.
   - The lab inventory and the Molecule scenarios use it; production hosts use SSH.
-author: cdc.pipeline contributors
+author:
+  - cdc.pipeline maintainers (!UNKNOWN)
 options:
   remote_addr:
     description: Name or ID of the container.
