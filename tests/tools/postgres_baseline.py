@@ -369,7 +369,9 @@ def grant_controls(server: Server) -> list[Result]:
             "%s: %s" % (database, row[0])
             for row in server.sql(
                 "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                "WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+                "WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                # event-trigger functions cannot be called by users (only fired by DDL)
+                "AND p.prorettype <> 'event_trigger'::regtype",
                 database,
             )
         ]
