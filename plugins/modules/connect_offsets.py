@@ -1,0 +1,474 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402 - ansible-test wants every import below DOCUMENTATION, EXAMPLES and RETURN
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: connect_offsets
+short_description: Back up and restore the offsets of a Kafka Connect connector
+version_added: 0.1.0
+description:
+  - Uses the Kafka Connect offsets API (KIP-875, Kafka Connect 3.6 or later). For a source connector the offsets are
+    its source partitions and positions (a ScyllaDB CDC source keeps one per vnode, table and CDC generation). For
+    a sink connector they are the committed offsets of its consumer group, per topic partition.
+  - O(state=backup) writes a JSON document to O(dest) (mode 0600, written to a temporary file and renamed). It
+    holds the schema version, the Kafka cluster id, the Connect version, the connector's name, class and type, the
+    sha256 of its config, the UTC time, and the offsets sorted by partition with their count and sha256.
+  - A backup writes a new file unless its content is identical to the last backup (every field but the time).
+    Then nothing is written and the task reports no change. The older time is kept, which is right, as the
+    positions have not moved since then. With a directory as O(dest), files are named
+    C(<connector>-<YYYYmmddTHHMMSSZ>.json) and compared with the newest of that connector. With a file, that file
+    is replaced.
+  - O(state=restore) puts the offsets of O(src) back exactly. A document of another connector name, class or Kafka
+    cluster is refused unless O(force). So is a source backup older than O(cdc_log_ttl), because its changes have
+    left the CDC log. When the offsets already equal the document, nothing is done.
+  - The restore stops the connector (C(PUT /connectors/<name>/stop), state STOPPED with no tasks, as the API
+    requires), resets its offsets (C(DELETE .../offsets)) and writes the saved ones (C(PATCH .../offsets)). So
+    partitions the backup does not have are gone, and the result is exactly the backup. It then reads the
+    offsets back and compares them. It returns the connector to the state it had (RUNNING, PAUSED or STOPPED).
+    If the read-back differs, the connector is left STOPPED and the task fails. It does not resume with wrong
+    positions.
+author:
+  - cdc.pipeline maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - cdc.pipeline.kafka_connect
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Backup reads the offsets and reports whether a file would be written. Restore runs every refusal check and
+        reports how many partitions would be added, removed or changed (RV(delta)); nothing is stopped or written.
+  diff_mode:
+    support: full
+    description:
+      - Backup shows the file and the offsets' count and sha256 before and after. Restore shows up to 50 partitions
+        whose offsets would change, with the offset before and after.
+options:
+  name:
+    description:
+      - Connector name.
+    type: str
+    required: true
+  state:
+    description:
+      - C(backup) writes the offsets to O(dest); C(restore) puts the offsets of O(src) back.
+    type: str
+    choices: [backup, restore]
+    required: true
+  dest:
+    description:
+      - With O(state=backup), a directory (existing) that receives one timestamped file per backup, or a file path
+        (its directory must exist) that each backup replaces.
+    type: path
+  src:
+    description:
+      - With O(state=restore), a document written by O(state=backup).
+    type: path
+  force:
+    description:
+      - Restore a document of another connector name or class, another Kafka cluster, or a source backup older than
+        O(cdc_log_ttl). Each reason is still reported as a warning. After a forced restore past the TTL,
+        RV(reconciliation_needed) is true. The changes between the saved positions and the oldest entry left in the
+        CDC log were never read, so the tables must be compared or copied again for that period.
+    type: bool
+    default: false
+  cdc_log_ttl:
+    description:
+      - Seconds the source keeps its change log, the C(ttl) of the ScyllaDB table option C(cdc) (default 86400, one
+        day). A source backup older than this is refused. C(0) turns the check off (a log that never expires, or a
+        source that is not a CDC log). Sink backups are not checked; their limit is the topics' retention.
+    type: int
+    default: 86400
+  keep_count:
+    description:
+      - With O(state=backup) and a directory as O(dest), keep at most this many backup files of the connector,
+        the newest ones (C(0), the default, keeps every file). Files of other connectors are never touched.
+    type: int
+    default: 0
+  keep_days:
+    description:
+      - With O(state=backup) and a directory as O(dest), delete the connector's backup files older than this many
+        days (by the time in their name; C(0), the default, keeps every file).
+      - The newest file is always kept, whatever its age. The offsets of an idle connector do not move, so no newer
+        file is written and that file is still its current backup.
+    type: int
+    default: 0
+  wait_timeout:
+    description:
+      - Seconds to wait for the connector to stop, and to return to its state after a restore.
+    type: int
+    default: 120
+notes:
+  - The backup time is when the backup ran, not how old the saved positions are. A source that lagged then holds
+    older positions. Keep a margin below the real CDC TTL, or take the backup with the connector paused.
+  - Restoring needs the connector to exist. In a rebuild, create it with M(cdc.pipeline.kafka_connector)
+    C(state=stopped) first (it then never runs from the wrong position), restore, then set C(state=running).
+seealso:
+  - module: cdc.pipeline.kafka_connector
+"""
+
+EXAMPLES = r"""
+- name: Back up the source's offsets (one file per change of position)
+  cdc.pipeline.connect_offsets:
+    url: https://10.0.0.31:8083
+    ca_cert: /etc/cdc-pki/connect/ca.pem
+    client_cert: /etc/cdc-pki/connect/connect-fullchain.pem
+    client_key: /etc/cdc-pki/connect/connect.key
+    name: scylla-source
+    state: backup
+    dest: /var/backups/cdc-offsets
+  delegate_to: "{{ groups['kafka_connect'][0] }}"
+  register: offsets_backup
+
+- name: Put the source back where the backup was (refused past the CDC log TTL)
+  cdc.pipeline.connect_offsets:
+    url: https://10.0.0.31:8083
+    ca_cert: /etc/cdc-pki/connect/ca.pem
+    client_cert: /etc/cdc-pki/connect/connect-fullchain.pem
+    client_key: /etc/cdc-pki/connect/connect.key
+    name: scylla-source
+    state: restore
+    src: "{{ offsets_backup.path }}"
+    cdc_log_ttl: 86400
+  delegate_to: "{{ groups['kafka_connect'][0] }}"
+"""
+
+RETURN = r"""
+path:
+  description:
+    - With O(state=backup), the backup file that holds the offsets (the new one, or the earlier identical one).
+      With O(state=restore), O(src).
+  returned: always
+  type: str
+  sample: /var/backups/cdc-offsets/scylla-source-20261127T030000Z.json
+partition_count:
+  description: Partitions in the document (written or restored).
+  returned: always
+  type: int
+  sample: 7680
+removed:
+  description: With O(keep_count) or O(keep_days), the backup files deleted (that would be, in check mode).
+  returned: when O(state=backup) and O(dest) is a directory
+  type: list
+  elements: str
+  sample: [/var/backups/cdc-offsets/scylla-source-20261120T030000Z.json]
+created_at:
+  description: UTC time of the document (of the earlier one when an identical backup is kept).
+  returned: always
+  type: str
+  sample: "2026-11-27T03:00:00Z"
+connector_type:
+  description: C(source) or C(sink).
+  returned: always
+  type: str
+  sample: source
+delta:
+  description: With O(state=restore), how many partitions the restore adds, removes, changes or leaves unchanged.
+  returned: when O(state=restore)
+  type: dict
+  sample: {"added": 0, "removed": 12, "changed": 7668, "unchanged": 0}
+previous_state:
+  description: With O(state=restore), the state the connector had, and is returned to (RUNNING, PAUSED, STOPPED).
+  returned: when O(state=restore)
+  type: str
+  sample: RUNNING
+connector_state:
+  description: With O(state=restore), the connector's state at the end (predicted in check mode).
+  returned: when O(state=restore)
+  type: str
+  sample: RUNNING
+reconciliation_needed:
+  description: With O(state=restore), true when a source backup older than O(cdc_log_ttl) was restored with O(force).
+  returned: when O(state=restore)
+  type: bool
+  sample: false
+wait_progress:
+  description: Each distinct status seen while the connector stopped and came back.
+  returned: when a restore changed the offsets
+  type: list
+  elements: str
+"""
+
+import datetime
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import (
+    OFFSETS_MIN_VERSION,
+    ConnectError,
+    backup_file_name,
+    backups_in,
+    build_offsets_document,
+    config_sha256,
+    connection_argument_spec,
+    connector_state,
+    intended_state,
+    normalise_offsets,
+    offsets_delta,
+    offsets_equal,
+    offsets_index,
+    read_json_file,
+    read_json_if_any,
+    restore_refusals,
+    retention_victims,
+    run_module,
+    same_backup_content,
+    ttl_refusal,
+    validate_offsets_document,
+    wait_for_target,
+    write_json_atomic,
+)
+
+DIFF_PARTITIONS = 50
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def existing_connector(client, name, what):
+    info = client.info(name)
+    if info is None:
+        raise ConnectError("there is no connector %s on the workers at %s: %s" % (name, client.url, what))
+    return info
+
+
+# -- backup -------------------------------------------------------------------------------------
+
+
+def backup_target(dest, name, now):
+    """(path to write, earlier backup to compare with or None, whether path may replace a file)."""
+    if os.path.isdir(dest):
+        earlier = backups_in(dest, name)
+        sequence = 0
+        while os.path.exists(os.path.join(dest, backup_file_name(name, now, sequence))):
+            sequence += 1
+        return os.path.join(dest, backup_file_name(name, now, sequence)), (earlier[-1] if earlier else None), False
+    directory = os.path.dirname(os.path.abspath(dest))
+    if dest.endswith(os.sep) or not os.path.isdir(directory):
+        raise ConnectError(
+            "dest %s: its directory does not exist; create it first (mode 0700, it will hold connector positions)"
+            % dest
+        )
+    return dest, (dest if os.path.exists(dest) else None), True
+
+
+def backup(module, client):
+    params = module.params
+    name, dest = params["name"], params["dest"]
+    if not dest:
+        raise ConnectError("state=backup needs dest (a directory or a file path)")
+    worker = client.worker()
+    info = existing_connector(client, name, "nothing to back up")
+    now = utc_now()
+    document = build_offsets_document(worker, info, client.offsets(name), now)
+    path, earlier, replace = backup_target(dest, name, now)
+    if replace and (params["keep_count"] or params["keep_days"]):
+        raise ConnectError("keep_count and keep_days apply to a directory dest: %s is a file path" % dest)
+    earlier_document = read_json_if_any(earlier) if earlier else None
+    result = {
+        "partition_count": document["partition_count"],
+        "connector_type": document["connector"]["type"],
+    }
+    if same_backup_content(earlier_document, document):
+        result.update(changed=False, path=earlier, created_at=earlier_document["created_at"])
+    else:
+        result.update(changed=True, path=path, created_at=document["created_at"])
+        result["diff"] = {
+            "before": backup_summary(earlier, earlier_document),
+            "after": backup_summary(path, document),
+        }
+        if not module.check_mode:
+            write_json_atomic(path, document, replace=replace)
+    if not replace:
+        result["removed"] = apply_retention(module, dest, name, result["path"], now)
+        result["changed"] = result["changed"] or bool(result["removed"])
+    return result
+
+
+def apply_retention(module, directory, name, newest, now):
+    """Delete the connector's backups that keep_count/keep_days let go (none in check mode); returns their paths."""
+    params = module.params
+    if not (params["keep_count"] or params["keep_days"]):
+        return []
+    files = backups_in(directory, name)
+    if newest not in files:
+        files.append(newest)  # check mode: the file a real run would have written
+    victims = retention_victims(files, params["keep_count"], params["keep_days"], now)
+    if not module.check_mode:
+        for path in victims:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                raise ConnectError("cannot delete old backup %s: %s" % (path, exc)) from exc
+    return victims
+
+
+def backup_summary(path, document):
+    if not document:
+        return {}
+    return {
+        "path": path,
+        "partition_count": document.get("partition_count"),
+        "offsets_sha256": document.get("offsets_sha256"),
+        "config_sha256": (document.get("connector") or {}).get("config_sha256"),
+    }
+
+
+# -- restore ------------------------------------------------------------------------------------
+
+
+def refuse_or_warn(module, reasons, force):
+    if not reasons:
+        return
+    if not force:
+        raise ConnectError("refusing to restore: %s. Set force=true to restore anyway" % "; ".join(reasons))
+    for reason in reasons:
+        module.warn("restoring anyway (force=true): %s" % reason)
+
+
+def offsets_diff(name, current, wanted):
+    """Up to DIFF_PARTITIONS partitions whose offsets differ, before and after (partition as canonical JSON)."""
+    have, want = offsets_index(current), offsets_index(wanted)
+    keys = sorted(key for key in set(have) | set(want) if have.get(key) != want.get(key))[:DIFF_PARTITIONS]
+    return {
+        "before": {"connector": name, "partitions": len(have), "offsets": dict((k, have.get(k)) for k in keys)},
+        "after": {"connector": name, "partitions": len(want), "offsets": dict((k, want.get(k)) for k in keys)},
+    }
+
+
+def stop_connector(client, name, timeout, progress):
+    status = client.status(name)
+    if connector_state(status) == "STOPPED" and not (status or {}).get("tasks"):
+        return
+    client.stop(name)
+    _status, seen, _waited = wait_for_target(client, name, "STOPPED", timeout)
+    progress.extend("stop %s" % line for line in seen)
+
+
+def return_to(client, name, previous, timeout, progress):
+    if previous == "STOPPED":
+        return "STOPPED"
+    if previous == "PAUSED":
+        client.pause(name)
+    else:
+        client.resume(name)
+    status, seen, _waited = wait_for_target(client, name, previous, timeout)
+    progress.extend("%s %s" % (previous.lower(), line) for line in seen)
+    return connector_state(status)
+
+
+def write_offsets_exactly(client, name, wanted):
+    """DELETE then PATCH: PATCH alone only upserts the partitions it lists."""
+    client.reset_offsets(name)
+    if wanted:
+        client.alter_offsets(name, wanted)
+    read_back = normalise_offsets(client.offsets(name))
+    if not offsets_equal(read_back, wanted):
+        delta = offsets_delta(read_back, wanted)
+        raise ConnectError(
+            "the offsets read back after the restore differ from the backup (%s): connector %s is left STOPPED so it "
+            "does not run from wrong positions; run the restore again, then check the worker log" % (delta, name),
+            details={"delta": delta},
+        )
+
+
+def restore(module, client):
+    params = module.params
+    name, src = params["name"], params["src"]
+    if not src:
+        raise ConnectError("state=restore needs src (a file written by state=backup)")
+    document = validate_offsets_document(read_json_file(src))
+    worker = client.worker()
+    info = existing_connector(
+        client,
+        name,
+        "create it first with cdc.pipeline.kafka_connector state=stopped (so it never runs from the wrong position), "
+        "then restore",
+    )
+    config = info.get("config") or {}
+    connector_type = info.get("type")
+    refuse_or_warn(
+        module,
+        restore_refusals(document, name, config.get("connector.class"), worker.get("kafka_cluster_id")),
+        params["force"],
+    )
+    too_old = ttl_refusal(document, connector_type, params["cdc_log_ttl"], utc_now())
+    refuse_or_warn(module, [too_old] if too_old else [], params["force"])
+    if document["connector"].get("config_sha256") != config_sha256(config):
+        module.warn(
+            "the connector's config changed since the backup (config_sha256 differs): check that the saved positions "
+            "still mean the same (same tables, same topics)"
+        )
+
+    wanted = document["offsets"]
+    current = normalise_offsets(client.offsets(name))
+    status = client.status(name)
+    previous = intended_state(status)
+    result = {
+        "path": src,
+        "partition_count": document["partition_count"],
+        "created_at": document["created_at"],
+        "connector_type": connector_type,
+        "delta": offsets_delta(current, wanted),
+        "previous_state": previous,
+        "reconciliation_needed": bool(too_old),
+        "changed": not offsets_equal(current, wanted),
+    }
+    if not result["changed"]:
+        result["connector_state"] = connector_state(status)
+        return result
+    result["diff"] = offsets_diff(name, current, wanted)
+    if module.check_mode:
+        result["connector_state"] = previous
+        return result
+    progress = []
+    stop_connector(client, name, params["wait_timeout"], progress)
+    write_offsets_exactly(client, name, wanted)
+    result["connector_state"] = return_to(client, name, previous, params["wait_timeout"], progress)
+    result["wait_progress"] = progress
+    return result
+
+
+def run(module, client):
+    params = module.params
+    if params["wait_timeout"] < 1:
+        raise ConnectError("wait_timeout must be at least 1 (seconds)")
+    if params["cdc_log_ttl"] < 0:
+        raise ConnectError("cdc_log_ttl must be 0 (no check) or a number of seconds")
+    if params["keep_count"] < 0 or params["keep_days"] < 0:
+        raise ConnectError("keep_count and keep_days must be 0 (keep every file) or more")
+    client.require_version(OFFSETS_MIN_VERSION, "connect_offsets (the offsets API)")
+    result = {"name": params["name"]}
+    result.update(backup(module, client) if params["state"] == "backup" else restore(module, client))
+    return result
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["backup", "restore"], required=True),
+        dest=dict(type="path"),
+        src=dict(type="path"),
+        force=dict(type="bool", default=False),
+        cdc_log_ttl=dict(type="int", default=86400),
+        keep_count=dict(type="int", default=0),
+        keep_days=dict(type="int", default=0),
+        wait_timeout=dict(type="int", default=120),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "backup", ["dest"]), ("state", "restore", ["src"])],
+    )
+    run_module(module, run)
+
+
+if __name__ == "__main__":
+    main()
