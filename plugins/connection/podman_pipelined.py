@@ -8,6 +8,7 @@ module sent on stdin never reaches the container. Adding ``-i`` when there is in
 pipelining needs; it saves the temporary directory, the copy and the clean-up of every task
 (three ``podman exec`` calls, about a second per task on the lab's hosts).
 """
+
 from __future__ import annotations
 
 DOCUMENTATION = r"""
