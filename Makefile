@@ -100,6 +100,11 @@ sanity: venv ## ansible-test sanity on the built and installed collection
 unit: venv ## pytest unit tests
 	scripts/run-pytest.sh unit tests/unit
 
+.PHONY: alert-rules
+alert-rules: venv ## Prometheus alert rules: promtool check and unit tests, every alert tested
+	scripts/get_promtool.sh
+	$(BIN)/python scripts/check_alert_rules.py
+
 integration: venv artifacts ## pytest integration tests against real services
 	CDC_NO_SKIP=1 scripts/run-pytest.sh integration tests/integration
 
@@ -121,6 +126,7 @@ test: ## every check: lint, sanity, unit, integration, Molecule (prints the time
 	$(call timed,lint,$(MAKE) --no-print-directory lint)
 	$(call timed,sanity,$(MAKE) --no-print-directory sanity)
 	$(call timed,unit,$(MAKE) --no-print-directory unit)
+	$(call timed,alert rules,$(MAKE) --no-print-directory alert-rules)
 	$(call timed,artifacts,$(MAKE) --no-print-directory artifacts)
 	$(call timed,integration,$(MAKE) --no-print-directory integration)
 	$(call timed,lab image,$(MAKE) --no-print-directory lab-image lab-apt-cache)
