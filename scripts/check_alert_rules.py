@@ -81,7 +81,7 @@ def metadata_problems(rules_doc: dict, root: Path) -> list[str]:
         if not labels.get("service"):
             problems.append(f"{name}: no service label")
         problems += [f"{name}: no {key} annotation" for key in REQUIRED_ANNOTATIONS if not annotations.get(key)]
-        page, _, anchor = str(annotations.get("runbook_url", "")).partition("#")
+        page, _hash, anchor = str(annotations.get("runbook_url", "")).partition("#")
         if page and not (root / page).is_file():
             problems.append(f"{name}: runbook page {page} does not exist")
         elif page and anchor not in heading_anchors((root / page).read_text(encoding="utf-8")):
