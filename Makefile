@@ -111,14 +111,26 @@ integration: venv artifacts ## pytest integration tests against real services
 # A scenario may have molecule/<scenario>/requires.sh: it exits 77 after printing "SKIPPED molecule
 # <scenario>: <reason>" when the scenario cannot run here (recorded in the timing file, not run);
 # any other failure of it stops make.
-molecule: venv lab-image lab-apt-cache ## every Molecule scenario: check, converge, idempotence, verify
+.PHONY: molecule-scenario
+molecule-scenario: venv lab-image lab-apt-cache ## one Molecule scenario: make molecule-scenario SCENARIO=kafka
+	@test -n "$(SCENARIO)" || { echo "molecule-scenario: set SCENARIO=<one of: $(SCENARIOS)>" >&2; exit 2; }
+	if [ -x molecule/$(SCENARIO)/requires.sh ]; then \
+	  rc=0; skipped=$$(molecule/$(SCENARIO)/requires.sh) || rc=$$?; \
+	  if [ $$rc -eq 77 ]; then echo "$$skipped" | tee -a $(TIMES); exit 0; fi; \
+	  [ $$rc -eq 0 ] || exit $$rc; \
+	fi; \
+	molecule test -s $(SCENARIO)
+
+molecule: venv lab-image lab-apt-cache ## every Molecule scenario, one after the other: check, converge, idempotence, verify
 	for scenario in $(SCENARIOS); do \
-	  if [ -x molecule/$$scenario/requires.sh ]; then \
-	    rc=0; skipped=$$(molecule/$$scenario/requires.sh) || rc=$$?; \
-	    if [ $$rc -eq 77 ]; then echo "$$skipped" | tee -a $(TIMES); continue; fi; \
-	    [ $$rc -eq 0 ] || exit $$rc; \
-	  fi; \
-	  $(call timed,molecule $$scenario,molecule test -s $$scenario); done
+	  $(call timed,molecule $$scenario,$(MAKE) --no-print-directory molecule-scenario SCENARIO=$$scenario); done
+
+# `make test` runs the slow stages (integration and the scenarios) TEST_JOBS at a time, longest
+# first (scripts/run_parallel.py: one log per stage in .cache/logs, the tail of a failed one printed).
+TEST_JOBS ?= 2
+LONGEST_FIRST := vault kafka integration monitoring common
+SLOW_STAGES := $(foreach stage,$(LONGEST_FIRST),$(filter $(stage),$(SCENARIOS) integration)) $(filter-out $(LONGEST_FIRST),$(SCENARIOS))
+stage_command = $(if $(filter integration,$(1)),integration=$(MAKE) --no-print-directory integration,molecule $(1)=$(MAKE) --no-print-directory molecule-scenario SCENARIO=$(1))
 
 test: ## every check: lint, sanity, unit, integration, Molecule (prints the time of each stage)
 	mkdir -p .cache && : > $(TIMES)
@@ -128,9 +140,8 @@ test: ## every check: lint, sanity, unit, integration, Molecule (prints the time
 	$(call timed,unit,$(MAKE) --no-print-directory unit)
 	$(call timed,alert rules,$(MAKE) --no-print-directory alert-rules)
 	$(call timed,artifacts,$(MAKE) --no-print-directory artifacts)
-	$(call timed,integration,$(MAKE) --no-print-directory integration)
 	$(call timed,lab image,$(MAKE) --no-print-directory lab-image lab-apt-cache)
-	$(MAKE) --no-print-directory molecule
+	$(call timed,integration and molecule ($(TEST_JOBS) at a time),$(BIN)/python scripts/run_parallel.py --jobs $(TEST_JOBS) --times $(TIMES) $(foreach stage,$(SLOW_STAGES),'$(call stage_command,$(stage))'))
 	scripts/lab-apt-cache.sh stop
 	@echo "== time per stage =="; cat $(TIMES)
 

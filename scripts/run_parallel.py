@@ -1,0 +1,130 @@
+#!/usr/bin/env python
+"""Run the long test stages side by side, a bounded number at a time.
+
+`make test` hands this script its slow stages (the integration suite and each Molecule scenario).
+They use disjoint resources (loopback ports, one podman network per scenario), and most of their
+time is spent waiting on services, so two at a time on two cores finish well before one after
+the other.
+
+Each stage writes its whole output to .cache/logs/<name>.log. This script prints one line when a
+stage starts or ends, a heartbeat while any runs (so a CI log is never silent for long), the
+time of each stage into the timing file, and the end of the log of every stage that failed. It
+starts every stage even after one failed, so one run shows every failure, and exits 1 if any did.
+
+    run_parallel.py --jobs 2 --times .cache/test-times.txt \
+        'molecule vault=molecule test -s vault' 'integration=make integration'
+
+Stages start in the order given: put the longest first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TAIL_LINES = 150
+HEARTBEAT_SECONDS = 300
+POLL_SECONDS = 2
+
+
+@dataclass
+class Stage:
+    name: str
+    command: str
+    log: Path
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    returncode: int | None = None
+    elapsed: int = 0
+    log_handle: object = field(default=None, repr=False)
+
+
+def parse_stage(spec: str, log_dir: Path) -> Stage:
+    name, sep, command = spec.partition("=")
+    if not sep or not name.strip() or not command.strip():
+        raise argparse.ArgumentTypeError(f"stage {spec!r} is not NAME=COMMAND")
+    slug = "-".join(name.split())
+    return Stage(name=name.strip(), command=command.strip(), log=log_dir / f"{slug}.log")
+
+
+def start(stage: Stage) -> None:
+    stage.log.parent.mkdir(parents=True, exist_ok=True)
+    stage.log_handle = stage.log.open("w")
+    stage.started = time.monotonic()
+    stage.process = subprocess.Popen(
+        ["bash", "-c", stage.command],
+        stdout=stage.log_handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    print(f"run_parallel: started {stage.name} (log: {stage.log})", flush=True)
+
+
+def finish(stage: Stage, times: Path | None) -> None:
+    stage.elapsed = int(time.monotonic() - stage.started)
+    stage.log_handle.close()
+    verdict = "passed" if stage.returncode == 0 else f"FAILED (exit {stage.returncode})"
+    print(f"run_parallel: {stage.name} {verdict} in {stage.elapsed}s", flush=True)
+    if times is not None:
+        with times.open("a") as handle:
+            handle.write(f"{stage.name}: {stage.elapsed}s{'' if stage.returncode == 0 else ' FAILED'}\n")
+
+
+def tail(path: Path, lines: int) -> str:
+    text = path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def run(stages: list[Stage], jobs: int, times: Path | None) -> int:
+    pending = list(stages)
+    running: list[Stage] = []
+    last_heartbeat = time.monotonic()
+    while pending or running:
+        while pending and len(running) < jobs:
+            stage = pending.pop(0)
+            start(stage)
+            running.append(stage)
+        time.sleep(POLL_SECONDS)
+        for stage in list(running):
+            code = stage.process.poll()
+            if code is not None:
+                stage.returncode = code
+                finish(stage, times)
+                running.remove(stage)
+        if running and time.monotonic() - last_heartbeat >= HEARTBEAT_SECONDS:
+            last_heartbeat = time.monotonic()
+            status = ", ".join(f"{s.name} {int(time.monotonic() - s.started)}s" for s in running)
+            print(f"run_parallel: still running: {status}", flush=True)
+    failed = [s for s in stages if s.returncode != 0]
+    for stage in failed:
+        print(f"\n===== {stage.name} failed; last {TAIL_LINES} lines of {stage.log} =====", flush=True)
+        print(tail(stage.log, TAIL_LINES), flush=True)
+    if failed:
+        print(f"run_parallel: failed: {', '.join(s.name for s in failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("CDC_TEST_JOBS", "2")))
+    parser.add_argument("--times", type=Path, help="append 'NAME: SECONDSs' lines to this file")
+    parser.add_argument("--log-dir", type=Path, default=Path(".cache/logs"))
+    parser.add_argument("stages", nargs="+", metavar="NAME=COMMAND")
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be 1 or more")
+    stages = [parse_stage(spec, args.log_dir) for spec in args.stages]
+    names = [s.name for s in stages]
+    if len(set(names)) != len(names):
+        parser.error(f"stage names repeat: {names}")
+    return run(stages, args.jobs, args.times)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+# Copyright: cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests for scripts/run_parallel.py: bounded concurrency, every stage run, failures reported."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "run_parallel.py"
+spec = importlib.util.spec_from_file_location("run_parallel", SCRIPT)
+run_parallel = importlib.util.module_from_spec(spec)
+sys.modules["run_parallel"] = run_parallel
+spec.loader.exec_module(run_parallel)
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch):
+    monkeypatch.setattr(run_parallel, "POLL_SECONDS", 0.1)
+
+
+def test_stage_spec_splits_on_the_first_equals_sign(tmp_path):
+    stage = run_parallel.parse_stage("molecule kafka=make x VAR=1", tmp_path)
+    assert stage.name == "molecule kafka"
+    assert stage.command == "make x VAR=1"
+    assert stage.log == tmp_path / "molecule-kafka.log"
+
+
+@pytest.mark.parametrize("spec", ["no-equals", "=cmd", "name="])
+def test_a_malformed_stage_is_refused(spec, tmp_path):
+    with pytest.raises(argparse.ArgumentTypeError):
+        run_parallel.parse_stage(spec, tmp_path)
+
+
+def test_all_stages_run_even_after_a_failure_and_the_failure_is_reported(tmp_path, capsys):
+    times = tmp_path / "times.txt"
+    code = run_parallel.main(
+        [
+            "--jobs",
+            "2",
+            "--times",
+            str(times),
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "bad=echo broken-output; exit 3",
+            "good=echo fine",
+            "late=touch " + str(tmp_path / "late-ran"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert (tmp_path / "late-ran").exists()
+    assert "bad FAILED (exit 3)" in out
+    assert "broken-output" in out
+    recorded = times.read_text()
+    assert "bad: " in recorded and "FAILED" in recorded
+    assert "good: " in recorded and "late: " in recorded
+
+
+def test_no_more_than_jobs_stages_run_at_once(tmp_path):
+    # Each stage records the number of stages running while it runs; with --jobs 2 it never exceeds 2.
+    counter = tmp_path / "running"
+    counter.mkdir()
+    stage = f"touch {counter}/$$; n=$(ls {counter} | wc -l); echo $n >> {tmp_path}/seen; sleep 1; rm {counter}/$$"
+    code = run_parallel.main(["--jobs", "2", "--log-dir", str(tmp_path / "logs")] + [f"s{i}={stage}" for i in range(4)])
+    assert code == 0
+    seen = [int(line) for line in (tmp_path / "seen").read_text().split()]
+    assert len(seen) == 4
+    assert max(seen) <= 2
+
+
+def test_every_stage_passing_exits_zero(tmp_path):
+    assert run_parallel.main(["--jobs", "1", "--log-dir", str(tmp_path), "a=true", "b=true"]) == 0
+
+
+def test_duplicate_names_are_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        run_parallel.main(["--log-dir", str(tmp_path), "a=true", "a=false"])
