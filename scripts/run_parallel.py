@@ -111,7 +111,7 @@ def run(stages: list[Stage], jobs: int, times: Path | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("CDC_TEST_JOBS", "2")))
     parser.add_argument("--times", type=Path, help="append 'NAME: SECONDSs' lines to this file")
     parser.add_argument("--log-dir", type=Path, default=Path(".cache/logs"))
