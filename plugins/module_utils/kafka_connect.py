@@ -45,6 +45,10 @@ OFFSETS_MIN_VERSION = (3, 6)
 CONFLICT_RETRY_S = 60
 CONFLICT_FIRST_DELAY_S = 0.5
 CONFLICT_MAX_DELAY_S = 8
+# A read (GET) answered 500/503/504 is retried within the same bound: the worker answers 500 when
+# it could not read its offsets or config topic in time (a broker restarting, a loaded cluster),
+# which a second read usually gets past. Writes are never retried on 5xx: they may have applied.
+TRANSIENT_READ_STATUSES = (500, 503, 504)
 # Waiting for a state: poll every second; a state counts once two polls at least SETTLE_S apart
 # agree (a status read right after a change can still show the previous generation), and a FAILED
 # task only after FAILED_CONFIRM_S (a restarted task reads FAILED until its restart is recorded).
@@ -315,19 +319,29 @@ class ConnectClient(object):
         self.sleep = sleep
         self.clock = clock
         self.conflict_retries = 0
+        self.read_retries = 0
         self._worker = None
 
     def request(self, method, path, body=None, missing_ok=False):
-        """The parsed answer; None for a 404 when missing_ok. A 409 is retried with backoff for CONFLICT_RETRY_S."""
+        """The parsed answer; None for a 404 when missing_ok.
+
+        A 409 (rebalance), and a 5xx answer to a GET, are retried with backoff for CONFLICT_RETRY_S.
+        """
         data = None if body is None else json.dumps(body).encode("utf-8")
         deadline = self.clock() + CONFLICT_RETRY_S
         delay = CONFLICT_FIRST_DELAY_S
         while True:
             status, raw = self.transport(method, self.url + path, data, self.timeout)
             payload = parse_body(raw)
-            if status != 409 or already_exists(payload) or self.clock() >= deadline:
+            retryable = (status == 409 and not already_exists(payload)) or (
+                method == "GET" and status in TRANSIENT_READ_STATUSES
+            )
+            if not retryable or self.clock() >= deadline:
                 break
-            self.conflict_retries += 1
+            if status == 409:
+                self.conflict_retries += 1
+            else:
+                self.read_retries += 1
             self.sleep(min(delay, max(0.0, deadline - self.clock())))
             delay = min(delay * 2, CONFLICT_MAX_DELAY_S)
         if 200 <= status < 300:

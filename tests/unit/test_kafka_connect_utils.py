@@ -223,6 +223,34 @@ def test_409_forever_gives_up_within_the_bound():
     assert clock.sleeps[:5] == [0.5, 1.0, 2.0, 4.0, 8.0]
 
 
+def test_a_transient_500_on_a_read_is_retried():
+    clock = FakeClock()
+    failed_read = (500, {"error_code": 500, "message": "Failed to retrieve offsets for source connector x"})
+    transport = ScriptedTransport(failed_read, (200, {"offsets": []}))
+    client = client_with(transport, clock)
+    assert client.offsets("x") == []
+    assert client.read_retries == 1
+    assert len(transport.requests) == 2
+
+
+def test_a_500_on_a_write_is_not_retried():
+    transport = ScriptedTransport((500, {"error_code": 500, "message": "boom"}), (200, {}))
+    client = client_with(transport, FakeClock())
+    with pytest.raises(kc.ConnectError) as failure:
+        client.request("PATCH", "/connectors/x/offsets", {"offsets": []})
+    assert failure.value.status == 500
+    assert len(transport.requests) == 1
+
+
+def test_a_read_failing_for_good_gives_up_within_the_bound():
+    clock = FakeClock()
+    client = client_with(ScriptedTransport((503, {"error_code": 503, "message": "unavailable"})), clock)
+    with pytest.raises(kc.ConnectError) as failure:
+        client.request("GET", "/connectors/x/offsets")
+    assert failure.value.status == 503
+    assert sum(clock.sleeps) <= kc.CONFLICT_RETRY_S
+
+
 def test_409_already_exists_is_not_retried():
     transport = ScriptedTransport((409, {"error_code": 409, "message": "Connector x already exists"}))
     client = client_with(transport)
