@@ -133,24 +133,39 @@ class KvSecret:
         self.metadata_path = "%s/metadata/%s" % (mount.strip("/"), path.strip("/"))
 
     def read(self):
-        """(data, version): version 0 when the path was never written."""
+        """The latest version's data, or None (never written, or its latest version deleted)."""
         answer = self.vault.read(self.data_path)
         if answer and answer.get("data"):
-            block = answer["data"]
-            return dict(block.get("data") or {}), int((block.get("metadata") or {}).get("version") or 0)
-        # 404 also when the latest version is deleted: the next write must name the current version.
+            return dict(answer["data"].get("data") or {})
+        return None
+
+    def read_for_write(self):
+        """(data, version) that a check-and-set write with cas=version may replace.
+
+        The version is read from the metadata *before* the data: a writer that gets in between
+        raises the version, so our write fails its check-and-set and is retried. (Data first, then
+        metadata, let a fork see "nothing" and then the version another fork had just created, and
+        overwrite that fork's value: two hosts ended up with different passwords.)
+        """
         metadata = self.vault.read(self.metadata_path) or {}
-        return {}, int((metadata.get("data") or {}).get("current_version") or 0)
+        version = int((metadata.get("data") or {}).get("current_version") or 0)
+        if version == 0:
+            return {}, 0
+        # Empty when the latest version is deleted: the write must still name the current version.
+        return self.read() or {}, version
 
     def get_or_create(self, key, create, length):
+        data = self.read() or {}
+        if key in data:
+            return data[key]
+        if not create:
+            raise VaultError(
+                "%s has no key %r: store it first, or call the lookup with create=true" % (self.data_path, key)
+            )
         for _attempt in range(CAS_ATTEMPTS):
-            data, version = self.read()
+            data, version = self.read_for_write()
             if key in data:
                 return data[key]
-            if not create:
-                raise VaultError(
-                    "%s has no key %r: store it first, or call the lookup with create=true" % (self.data_path, key)
-                )
             data[key] = generate_password(length)
             try:
                 self.vault.write(self.data_path, {"options": {"cas": version}, "data": data})

@@ -8,8 +8,11 @@ the tests run in order (init, unseal, mounts, objects, PKI, lookup, info, refusa
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import stat
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -463,6 +466,40 @@ def test_lookup_creates_once_returns_same_value_never_prints_it(ansible_home, re
     value = stored["data"]["data"]["password"]
     assert len(value) == 32
     assert value not in output_of(result)
+
+
+def test_lookup_racing_forks_all_get_the_one_stored_value(ansible_home, ready):
+    """Many hosts creating the same secret at once (forks of one run): one value, one version.
+
+    The lookup's code runs in threads against the real server, all released at once by a barrier;
+    each round uses fresh paths. Before the fix a fork could read "nothing", then the version another
+    fork had just written, and overwrite it: two PostgreSQL hosts then held different passwords.
+    """
+    sys.path.insert(0, str(ansible_home / "collections"))
+    from ansible_collections.cdc.pipeline.plugins.lookup.vault_secret import KvSecret
+    from ansible_collections.cdc.pipeline.plugins.module_utils.vault import Vault
+
+    params = {**ready.conn(ready.root_token), "validate_certs": True, "client_cert": None, "client_key": None}
+    params["timeout"] = 30
+    forks, rounds = 12, 5
+    for round_number in range(rounds):
+        paths = [f"race/{round_number}/{name}" for name in ("postgres", "replication", "vault-admin")]
+        barrier = threading.Barrier(forks)
+
+        def one_fork(_index, paths=paths, barrier=barrier):
+            vault = Vault(params, need_token=True)
+            barrier.wait(timeout=60)
+            return [KvSecret(vault, "cdc", path).get_or_create("password", True, 32) for path in paths]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=forks) as pool:
+            answers = list(pool.map(one_fork, range(forks)))
+        for position, path in enumerate(paths):
+            seen = {answer[position] for answer in answers}
+            stored = ready.client().secrets.kv.v2.read_secret_version(
+                path=path, mount_point="cdc", raise_on_deleted_version=True
+            )["data"]
+            assert seen == {stored["data"]["password"]}, f"{path}: {len(seen)} different values among {forks} forks"
+            assert stored["metadata"]["version"] == 1, f"{path} was written {stored['metadata']['version']} times"
 
 
 # -- vault_cluster_info ------------------------------------------------------------------------
