@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Puts promtool (from Debian 12's `prometheus` package, Prometheus 2.42) into .cache/bin/promtool
-# without installing the package: the Prometheus service must not run on build machines.
-# Idempotent: an existing .cache/bin/promtool is kept. Needs apt sources (apt-get download runs
-# unprivileged; dpkg-deb only unpacks). Prints the version.
+# Puts promtool and prometheus (from Debian 12's `prometheus` package, Prometheus 2.42) into
+# .cache/bin/ without installing the package: the Prometheus service must not run on build machines.
+# The prometheus binary is for throwaway servers on loopback (the live dashboard check,
+# docs/grafana.md). Idempotent: existing binaries are kept. Needs apt sources (apt-get download runs
+# unprivileged; dpkg-deb only unpacks). Prints promtool's version.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=$root/.cache/bin/promtool
+server=$root/.cache/bin/prometheus
 
-if [ ! -x "$target" ]; then
+if [ ! -x "$target" ] || [ ! -x "$server" ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   # apt-get download writes to the current directory; _apt must be able to write there.
@@ -15,6 +17,7 @@ if [ ! -x "$target" ]; then
   (cd "$work" && apt-get download prometheus)
   dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
   mkdir -p "$(dirname "$target")"
-  install -m 0755 "$work/root/usr/bin/promtool" "$target"
+  [ -x "$target" ] || install -m 0755 "$work/root/usr/bin/promtool" "$target"
+  [ -x "$server" ] || install -m 0755 "$work/root/usr/bin/prometheus" "$server"
 fi
 "$target" --version | head -n 1
