@@ -97,7 +97,8 @@ lint: yamllint ansible-lint ruff docs-check changelog-lint ## all static checks
 sanity: venv ## ansible-test sanity on the built and installed collection
 	scripts/ansible-test-sanity.sh
 
-unit: venv ## pytest unit tests
+unit: venv ## pytest unit tests (promtool first: a test checks the rendered Prometheus configuration with it)
+	scripts/get_promtool.sh
 	scripts/run-pytest.sh unit tests/unit
 
 .PHONY: alert-rules
