@@ -129,7 +129,7 @@ molecule: venv lab-image lab-apt-cache ## every Molecule scenario, one after the
 # `make test` runs the slow stages (integration and the scenarios) TEST_JOBS at a time, longest
 # first (scripts/run_parallel.py: one log per stage in .cache/logs, the tail of a failed one printed).
 TEST_JOBS ?= 2
-LONGEST_FIRST := vault kafka integration monitoring common
+LONGEST_FIRST := kafka vault monitoring integration common
 SLOW_STAGES := $(foreach stage,$(LONGEST_FIRST),$(filter $(stage),$(SCENARIOS) integration)) $(filter-out $(LONGEST_FIRST),$(SCENARIOS))
 stage_command = $(if $(filter integration,$(1)),integration=$(MAKE) --no-print-directory integration,molecule $(1)=$(MAKE) --no-print-directory molecule-scenario SCENARIO=$(1))
 
