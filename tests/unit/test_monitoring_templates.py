@@ -181,7 +181,7 @@ def test_a_disabled_job_is_left_out_and_a_port_variable_wins():
 
 
 # `make unit` fetches promtool first; a bare pytest run without it says so instead of passing.
-@pytest.mark.skipif(not PROMTOOL.exists(), reason="promtool not fetched (scripts/get_promtool.sh puts it in .cache/bin)")
+@pytest.mark.skipif(not PROMTOOL.exists(), reason="no promtool: run scripts/get_promtool.sh")
 def test_promtool_accepts_the_rendered_configuration(tmp_path):
     path = tmp_path / "prometheus.yml"
     path.write_text(prometheus_yml(), encoding="utf-8")
