@@ -615,7 +615,7 @@ def load_skips(tags: list[str], panels: list[str], allow_list: Path | None) -> S
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__.split("\n\n", maxsplit=1)[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dashboards", type=Path, default=DEFAULT_DASHBOARDS, help="directory of *.json dashboards")
     mode = parser.add_mutually_exclusive_group(required=True)

@@ -59,7 +59,7 @@ def _thresholds(steps):
     return {"mode": "absolute", "steps": [{"color": colour, "value": value} for value, colour in steps]}
 
 
-GREEN = [(None, "green")]
+GREEN = ((None, "green"),)
 
 
 def timeseries(title, targets, *, unit="short", description="", tags=(), width=12, height=8, stack=False, minimum=None):

@@ -365,5 +365,5 @@ def test_connect_exports_the_contract_names(stack: Stack, accept: str) -> None:
         assert named(series, name), f"{name} missing; kafka_connect names: {names}"
     worker = named(series, "kafka_connect_worker_connector_count")
     assert worker and worker[0].value == 2, worker
-    per_connector = [s for s in named(series, "kafka_connect_worker_connector_running_task_count")]
+    per_connector = list(named(series, "kafka_connect_worker_connector_running_task_count"))
     assert {s.labels.get("connector") for s in per_connector} >= {stack.source, stack.sink}, per_connector
