@@ -45,7 +45,7 @@ def discover(pki_dir: Path, config: Path | None) -> list[tuple[str, Path]]:
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
-            service, _, path = line.partition(" ")
+            service, path = (line.split(" ", 1) + [""])[:2]
             candidate = Path(path.strip())
             if candidate.is_file() and (service, candidate) not in found:
                 found.append((service, candidate))
