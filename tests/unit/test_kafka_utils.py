@@ -3,31 +3,14 @@
 
 from __future__ import annotations
 
-import sys
-import tempfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 pytestmark = pytest.mark.unit
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
-
-def _collection_root(tmp_root: Path) -> Path:
-    """A directory holding ansible_collections/cdc/pipeline -> this checkout (`make venv` makes .cache/collections)."""
-    cached = REPO_ROOT / ".cache" / "collections"
-    if (cached / "ansible_collections" / "cdc" / "pipeline").exists():
-        return cached
-    link = tmp_root / "ansible_collections" / "cdc" / "pipeline"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.exists():
-        link.symlink_to(REPO_ROOT, target_is_directory=True)
-    return tmp_root
-
-
-sys.path.insert(0, str(_collection_root(Path(tempfile.gettempdir()) / "cdc-unit-collections")))
+# ansible_collections.cdc.pipeline is importable: tests/unit/conftest.py puts it on sys.path.
 
 from ansible_collections.cdc.pipeline.plugins.module_utils import kafka as ku  # noqa: E402
 

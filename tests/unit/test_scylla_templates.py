@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,21 +34,7 @@ def _load_module(name: str, path: Path):
     return module
 
 
-def _collection_root() -> Path:
-    """A directory holding ansible_collections/cdc/pipeline -> this checkout (as test_cql_utils does)."""
-    cached = REPO_ROOT / ".cache" / "collections"
-    if (cached / "ansible_collections" / "cdc" / "pipeline").exists():
-        return cached
-    root = Path(tempfile.gettempdir()) / "cdc-unit-collections"
-    link = root / "ansible_collections" / "cdc" / "pipeline"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.exists():
-        link.symlink_to(REPO_ROOT, target_is_directory=True)
-    return root
-
-
-if str(_collection_root()) not in sys.path:
-    sys.path.insert(0, str(_collection_root()))
+# ansible_collections.cdc.pipeline is importable: tests/unit/conftest.py puts it on sys.path.
 
 config_check = _load_module("cdc_scylla_config_check", ROLE / "files" / "cdc-scylla-config-check.py")
 cql_script = _load_module("cdc_scylla_cql", ROLE / "files" / "cdc_scylla_cql.py")
