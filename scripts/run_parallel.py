@@ -10,6 +10,9 @@ Each stage writes its whole output to .cache/logs/<name>.log. This script prints
 stage starts or ends, a heartbeat while any runs (so a CI log is never silent for long), the
 time of each stage into the timing file, and the end of the log of every stage that failed. It
 starts every stage even after one failed, so one run shows every failure, and exits 1 if any did.
+The very last lines it prints are the failures themselves (Ansible's failed tasks with their
+messages, pytest's failed tests and assertion lines): a CI system that keeps only the end of the
+output still shows what failed.
 
     run_parallel.py --jobs 2 --times .cache/test-times.txt \
         'molecule vault=molecule test -s vault' 'integration=make integration'
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,6 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TAIL_LINES = 150
+EXCERPT_LINES = 120
+EXCERPT_LINE_CHARS = 400
+# Where a failure starts: Ansible's failed task result, pytest's summary and assertion lines.
+FAILURE_START = re.compile(r"^(fatal|failed): \[|^(FAILED|ERROR) (?!- RETRYING)\S|^E {3}")
+# Where an Ansible failure's message ends.
+RESULT_END = re.compile(
+    r"^(TASK|PLAY|RUNNING HANDLER|PLAY RECAP) |^\s*$|^\.\.\.ignoring|^(fatal|failed|ok|changed|skipping): \["
+)
 HEARTBEAT_SECONDS = 300
 POLL_SECONDS = 2
 
@@ -80,6 +92,34 @@ def tail(path: Path, lines: int) -> str:
     return "\n".join(text[-lines:])
 
 
+def failure_excerpt(text: str) -> list[str]:
+    """The lines that say what failed: each failed Ansible task (its TASK line and result) and
+    pytest's failure lines. Failures Ansible ignored (followed by "...ignoring") are left out."""
+    lines = text.splitlines()
+    out: list[str] = []
+    task_header = ""
+    index = 0
+    while index < len(lines) and len(out) < EXCERPT_LINES:
+        line = lines[index]
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task_header = line
+        if not FAILURE_START.search(line):
+            index += 1
+            continue
+        if not line.startswith(("fatal", "failed")):
+            out.append(line)
+            index += 1
+            continue
+        end = index + 1
+        while end < len(lines) and not RESULT_END.search(lines[end]):
+            end += 1
+        ignored = end < len(lines) and lines[end].strip() == "...ignoring"
+        if not ignored:
+            out.extend([task_header, *lines[index:end]] if task_header else lines[index:end])
+        index = end
+    return [line[:EXCERPT_LINE_CHARS] for line in out[:EXCERPT_LINES]]
+
+
 def run(stages: list[Stage], jobs: int, times: Path | None) -> int:
     pending = list(stages)
     running: list[Stage] = []
@@ -101,9 +141,16 @@ def run(stages: list[Stage], jobs: int, times: Path | None) -> int:
             status = ", ".join(f"{s.name} {int(time.monotonic() - s.started)}s" for s in running)
             print(f"run_parallel: still running: {status}", flush=True)
     failed = [s for s in stages if s.returncode != 0]
+    if failed and times is not None and times.exists():
+        # `make test` prints the timing file only when everything passed; a failed run needs it too.
+        print("\n== time per stage ==\n" + times.read_text().rstrip(), flush=True)
     for stage in failed:
         print(f"\n===== {stage.name} failed; last {TAIL_LINES} lines of {stage.log} =====", flush=True)
         print(tail(stage.log, TAIL_LINES), flush=True)
+    for stage in failed:
+        excerpt = failure_excerpt(stage.log.read_text(errors="replace"))
+        print(f"\n===== what failed in {stage.name} ({len(excerpt)} lines from {stage.log}) =====", flush=True)
+        print("\n".join(excerpt) or "(no failed task or test found in the log; see its tail above)", flush=True)
     if failed:
         print(f"run_parallel: failed: {', '.join(s.name for s in failed)}", file=sys.stderr)
         return 1

@@ -83,3 +83,50 @@ def test_every_stage_passing_exits_zero(tmp_path):
 def test_duplicate_names_are_refused(tmp_path):
     with pytest.raises(SystemExit):
         run_parallel.main(["--log-dir", str(tmp_path), "a=true", "a=false"])
+
+
+ANSIBLE_LOG = """\
+TASK [Wait for the port] *******************************************************
+FAILED - RETRYING: [h1]: Wait for the port (3 retries left).
+fatal: [h1]: FAILED! =>
+  changed: false
+  msg: port 9 is closed
+...ignoring
+
+TASK [Exactly one notification] ************************************************
+fatal: [h2]: FAILED! =>
+  assertion: firing | length == 1
+  msg: 2 firing notifications
+
+PLAY RECAP *********************************************************************
+"""
+
+PYTEST_LOG = """\
+tests/integration/test_x.py::test_a PASSED
+E   AssertionError: 2 != 1
+FAILED tests/integration/test_x.py::test_b - AssertionError: 2 != 1
+"""
+
+
+def test_the_excerpt_names_the_failed_task_and_its_message_and_leaves_out_ignored_failures():
+    excerpt = run_parallel.failure_excerpt(ANSIBLE_LOG)
+    assert excerpt == [
+        "TASK [Exactly one notification] ************************************************",
+        "fatal: [h2]: FAILED! =>",
+        "  assertion: firing | length == 1",
+        "  msg: 2 firing notifications",
+    ]
+
+
+def test_the_excerpt_keeps_pytest_failure_lines():
+    assert run_parallel.failure_excerpt(PYTEST_LOG) == [
+        "E   AssertionError: 2 != 1",
+        "FAILED tests/integration/test_x.py::test_b - AssertionError: 2 != 1",
+    ]
+
+
+def test_the_failures_are_the_last_thing_printed(tmp_path, capsys):
+    stages = [run_parallel.parse_stage("bad=printf 'fatal: [h]: FAILED! =>\\n  msg: boom\\n'; exit 3", tmp_path)]
+    assert run_parallel.run(stages, jobs=1, times=None) == 1
+    out = capsys.readouterr().out.rstrip().splitlines()
+    assert out[-2:] == ["fatal: [h]: FAILED! =>", "  msg: boom"]
