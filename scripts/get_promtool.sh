@@ -9,6 +9,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 target=$root/.cache/bin/promtool
 server=$root/.cache/bin/prometheus
 
+# `make test` runs the unit tests and the alert rules check side by side; both call this script.
+mkdir -p "$root/.cache"
+exec 9>"$root/.cache/get_promtool.lock"
+flock 9
 if [ ! -x "$target" ] || [ ! -x "$server" ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
