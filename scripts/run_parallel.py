@@ -99,7 +99,7 @@ def failure_excerpt(text: str) -> list[str]:
     out: list[str] = []
     task_header = ""
     index = 0
-    while index < len(lines) and len(out) < EXCERPT_LINES:
+    while index < len(lines):
         line = lines[index]
         if line.startswith(("TASK [", "RUNNING HANDLER [")):
             task_header = line
@@ -117,7 +117,8 @@ def failure_excerpt(text: str) -> list[str]:
         if not ignored:
             out.extend([task_header, *lines[index:end]] if task_header else lines[index:end])
         index = end
-    return [line[:EXCERPT_LINE_CHARS] for line in out[:EXCERPT_LINES]]
+    # The last ones: a play stops at its failure, so what ended the run comes last.
+    return [line[:EXCERPT_LINE_CHARS] for line in out[-EXCERPT_LINES:]]
 
 
 def run(stages: list[Stage], jobs: int, times: Path | None) -> int:

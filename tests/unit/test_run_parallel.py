@@ -130,3 +130,9 @@ def test_the_failures_are_the_last_thing_printed(tmp_path, capsys):
     assert run_parallel.run(stages, jobs=1, times=None) == 1
     out = capsys.readouterr().out.rstrip().splitlines()
     assert out[-2:] == ["fatal: [h]: FAILED! =>", "  msg: boom"]
+
+
+def test_a_long_excerpt_keeps_the_last_failures(monkeypatch):
+    monkeypatch.setattr(run_parallel, "EXCERPT_LINES", 2)
+    log = "fatal: [h1]: FAILED! =>\n  msg: first\n\nfatal: [h2]: FAILED! =>\n  msg: last\n"
+    assert run_parallel.failure_excerpt(log) == ["fatal: [h2]: FAILED! =>", "  msg: last"]
