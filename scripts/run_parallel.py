@@ -34,8 +34,11 @@ from pathlib import Path
 TAIL_LINES = 150
 EXCERPT_LINES = 120
 EXCERPT_LINE_CHARS = 400
-# Where a failure starts: Ansible's failed task result, pytest's summary and assertion lines.
-FAILURE_START = re.compile(r"^(fatal|failed): \[|^(FAILED|ERROR) (?!- RETRYING)\S|^E {3}")
+# Where a failure starts: Ansible's failed task result and error line, pytest's summary and assertion lines.
+FAILURE_START = re.compile(r"^(fatal|failed): \[|^\[ERROR\]: |^(FAILED|ERROR) (?!- RETRYING)\S|^E {3}")
+# Molecule colours Ansible's output and frames it ("  │ fatal: ..."): both go before matching.
+DECORATION = re.compile(r"\x1b\[[0-9;]*m")
+MOLECULE_FRAME = re.compile(r"^\s*│ ?")
 # Where an Ansible failure's message ends.
 RESULT_END = re.compile(
     r"^(TASK|PLAY|RUNNING HANDLER|PLAY RECAP) |^\s*$|^\.\.\.ignoring|^(fatal|failed|ok|changed|skipping): \["
@@ -95,7 +98,7 @@ def tail(path: Path, lines: int) -> str:
 def failure_excerpt(text: str) -> list[str]:
     """The lines that say what failed: each failed Ansible task (its TASK line and result) and
     pytest's failure lines. Failures Ansible ignored (followed by "...ignoring") are left out."""
-    lines = text.splitlines()
+    lines = [MOLECULE_FRAME.sub("", DECORATION.sub("", line)) for line in text.splitlines()]
     out: list[str] = []
     task_header = ""
     index = 0

@@ -136,3 +136,20 @@ def test_a_long_excerpt_keeps_the_last_failures(monkeypatch):
     monkeypatch.setattr(run_parallel, "EXCERPT_LINES", 2)
     log = "fatal: [h1]: FAILED! =>\n  msg: first\n\nfatal: [h2]: FAILED! =>\n  msg: last\n"
     assert run_parallel.failure_excerpt(log) == ["fatal: [h2]: FAILED! =>", "  msg: last"]
+
+
+def test_molecule_framed_and_coloured_output_is_read():
+    # As molecule writes it into a stage's log: colour codes and a frame before each Ansible line.
+    log = (
+        "  \x1b[2m│\x1b[0m TASK [Delete podman network dedicated to this scenario]\n"
+        "  \x1b[2m│\x1b[0m \x1b[0;31m[ERROR]: Task failed: Module failed: Can't delete network\x1b[0m\n"
+        "  \x1b[2m\x1b[31m│\x1b[0m \x1b[0;31mfatal: [h]: FAILED! =>\x1b[0m\n"
+        "  \x1b[2m\x1b[31m│\x1b[0m \x1b[0;31m    msg: has associated containers\x1b[0m\n"
+        "  \x1b[2m│\x1b[0m \n"
+    )
+    assert run_parallel.failure_excerpt(log) == [
+        "[ERROR]: Task failed: Module failed: Can't delete network",
+        "TASK [Delete podman network dedicated to this scenario]",
+        "fatal: [h]: FAILED! =>",
+        "    msg: has associated containers",
+    ]
