@@ -42,6 +42,11 @@ lock: ## re-resolve requirements.txt into constraints.txt
 	  .cache/lock-venv/bin/pip freeze; } > constraints.txt
 
 # --- lab -------------------------------------------------------------------------------------
+# LAB=compact (default): the whole pipeline on six containers, groups co-located
+# (inventories/lab/compact.yml). LAB=full: the production-shaped 15-host lab (inventories/lab/hosts.yml).
+LAB ?= compact
+LAB_INVENTORY := $(if $(filter full,$(LAB)),inventories/lab/hosts.yml,$(if $(filter compact,$(LAB)),inventories/lab/compact.yml,$(error LAB must be compact or full, not '$(LAB)')))
+LAB_NAME := $(if $(filter full,$(LAB)),cdc-lab,cdc-demo)
 .PHONY: lab-prereqs lab-image lab-apt-cache lab lab-destroy
 lab-prereqs: ## check (and as root install) podman, runc, debootstrap, containers.conf
 	scripts/lab-prereqs.sh
@@ -52,12 +57,12 @@ lab-image: lab-prereqs ## build the Debian 12 systemd image once (cached)
 lab-apt-cache: ## start the apt cache every lab host and Molecule platform shares (apt-cacher-ng)
 	scripts/lab-apt-cache.sh start
 
-lab: venv lab-image lab-apt-cache ## create the lab network and one container per inventory host
-	ansible-playbook playbooks/lab/create.yml
+lab: venv lab-image lab-apt-cache ## create the lab network and one container per inventory host (LAB=compact|full)
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab/create.yml
 
 lab-destroy: venv ## remove the lab containers and network and the lab's controller secrets, stop the apt cache
-	ansible-playbook playbooks/lab/destroy.yml
-	rm -rf .secrets/lab
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab/destroy.yml
+	rm -rf .secrets/$(LAB_NAME)
 	scripts/lab-apt-cache.sh stop
 
 # --- artifacts -------------------------------------------------------------------------------
@@ -67,9 +72,10 @@ artifacts: venv ## stage the air-gapped artifacts (Kafka, plugins, OpenBao) with
 
 # --- demo ------------------------------------------------------------------------------------
 .PHONY: demo
-demo: lab artifacts ## build the lab and converge site.yml against it
-	ansible-playbook site.yml
-	ansible-playbook playbooks/lab/summary.yml
+demo: lab artifacts ## build the lab and converge site.yml against it (LAB=compact, the default, or LAB=full)
+	start=$$SECONDS; ansible-playbook -i $(LAB_INVENTORY) site.yml; \
+	  echo "demo: site.yml on the $(LAB) lab took $$((SECONDS - start)) s"
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab/summary.yml
 
 # --- checks ----------------------------------------------------------------------------------
 .PHONY: lint yamllint ansible-lint ruff docs-check changelog-lint sanity unit integration molecule test docs
