@@ -1,7 +1,10 @@
 """Log in with the host's AppRole files and report the HTTP status of three requests.
 
 Runs on the service host (its secret ID is bound to the host's address): its own secret must be
-readable (200), another service's secret and PKI role must be refused (403).
+readable (200), another service's secret and PKI role must be refused (403). For the Connect
+workers' AppRole (cdc-connect): its own secret is the keystore password the agent renders
+(cdc/connect/keystore), the other service's is the Kafka admin's SCRAM password (cdc/kafka/clients/admin,
+readable by the kafka policy only) and the PKI role is kafka's.
 Usage: approle_probe.py <vault url> <agent config dir> [secret-id file]
 With a secret-id file, only the login is tried and its status printed (login=<status>).
 """
@@ -34,7 +37,7 @@ if status != 200 or len(sys.argv) > 3:
     print(f"login={status}")
     sys.exit(0)
 token = login["auth"]["client_token"]
-own = call("cdc/data/connect/demo", token)[0]
-other = call("cdc/data/kafka/anything", token)[0]
+own = call("cdc/data/connect/keystore", token)[0]
+other = call("cdc/data/kafka/clients/admin", token)[0]
 pki = call("pki_int/issue/kafka", token, {"common_name": "kafka-1"})[0]
 print(f"own={own} other={other} pki={pki}")

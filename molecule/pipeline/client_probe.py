@@ -1,6 +1,6 @@
 """Probe a Kafka listener the way a client would and print what happened as JSON.
 
-Used by verify.yml to show that the listener refuses what it must refuse:
+Used by verify_kafka.yml to show that the listener refuses what it must refuse:
   plaintext      PLAINTEXT to the SASL_SSL port
   tls-anonymous  TLS without SASL
   scram          SCRAM-SHA-512 over TLS with --username and the password in $PROBE_PASSWORD,

@@ -1,4 +1,4 @@
-"""Wait until the sink's tables in PostgreSQL equal the expected state, key by key (molecule/kafka verify).
+"""Wait until the sink's tables in PostgreSQL equal the expected state, key by key (molecule/pipeline verify_sink.yml).
 
 Reads the expected-state files sink_e2e.py wrote (produce, load), then polls the tables, as root on
 the PostgreSQL host (peer login as postgres), until every sentinel row carries the run's nonce and
