@@ -46,7 +46,6 @@ lock: ## re-resolve requirements.txt into constraints.txt
 # (inventories/lab/compact.yml). LAB=full: the production-shaped 15-host lab (inventories/lab/hosts.yml).
 LAB ?= compact
 LAB_INVENTORY := $(if $(filter full,$(LAB)),inventories/lab/hosts.yml,$(if $(filter compact,$(LAB)),inventories/lab/compact.yml,$(error LAB must be compact or full, not '$(LAB)')))
-LAB_NAME := $(if $(filter full,$(LAB)),cdc-lab,cdc-demo)
 .PHONY: lab-prereqs lab-image lab-apt-cache lab lab-destroy
 lab-prereqs: ## check (and as root install) podman, runc, debootstrap, containers.conf
 	scripts/lab-prereqs.sh
@@ -62,7 +61,6 @@ lab: venv lab-image lab-apt-cache ## create the lab network and one container pe
 
 lab-destroy: venv ## remove the lab containers and network and the lab's controller secrets, stop the apt cache
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab/destroy.yml
-	rm -rf .secrets/$(LAB_NAME)
 	scripts/lab-apt-cache.sh stop
 
 # --- artifacts -------------------------------------------------------------------------------
@@ -138,7 +136,7 @@ TEST_JOBS ?= 2
 # The quick stages run two at a time too: each keeps one core busy (ansible-lint, ansible-test's
 # pylint, pytest), so side by side they take half as long. Longest first.
 QUICK_STAGES := lint sanity unit artifacts alert-rules
-LONGEST_FIRST := kafka vault monitoring integration common
+LONGEST_FIRST := pipeline integration common
 SLOW_STAGES := $(foreach stage,$(LONGEST_FIRST),$(filter $(stage),$(SCENARIOS) integration)) $(filter-out $(LONGEST_FIRST),$(SCENARIOS))
 stage_command = $(if $(filter integration,$(1)),integration=$(MAKE) --no-print-directory integration,molecule $(1)=$(MAKE) --no-print-directory molecule-scenario SCENARIO=$(1))
 

@@ -11,8 +11,9 @@ cache_dir=${CDC_LAB_CACHE:-$here/../.cache/lab}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security_mirror=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 image=${CDC_LAB_IMAGE:-localhost/cdc-lab-debian12}
-# Only what a bare Debian server has plus what Ansible needs to manage it.
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,iproute2,procps,gnupg,netbase
+# Only what a bare Debian server has plus what Ansible needs to manage it: Python, and an SSH
+# server and sudo for the admin account playbooks/lab/create.yml makes (as a cloud image has).
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,iproute2,procps,gnupg,netbase,openssh-server,sudo
 
 tag=$(sha256sum "$0" | cut -c1-12)
 rebuild=${CDC_LAB_IMAGE_REBUILD:-0}
@@ -77,6 +78,17 @@ PROXY
   echo 'Acquire::http::Proxy-Auto-Detect "/usr/local/bin/cdc-lab-apt-proxy";' \
     >"$rootfs/etc/apt/apt.conf.d/01cdc-lab-proxy"
   rm -f "$rootfs/etc/apt/apt.conf.d/docker-clean"
+  # Every container makes its own SSH host keys at first boot (the package made some for the
+  # image, which every container would otherwise share).
+  rm -f "$rootfs"/etc/ssh/ssh_host_*
+  mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
+  cat >"$rootfs/etc/systemd/system/ssh.service.d/cdc-lab-host-keys.conf" <<'UNIT'
+# Lab image only: this container's own host keys before sshd checks its configuration.
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+UNIT
   # systemd creates a fresh machine-id per container.
   : >"$rootfs/etc/machine-id"
   rm -f "$rootfs/var/lib/dbus/machine-id"

@@ -76,6 +76,9 @@ class Connection(PodmanConnection):
     has_pipelining = True
 
     def _podman(self, cmd, cmd_args=None, in_data=None, use_container_id=True):
+        # The parent takes the container from ansible_host; the lab keeps each host's address there and
+        # names its container in ansible_podman_host, which remote_addr resolves to when it is set.
+        self._container_id = self.get_option("remote_addr")
         if in_data is not None and isinstance(cmd, list) and cmd and cmd[0] == "exec":
             cmd = ["exec", "-i"] + cmd[1:]
         return super()._podman(cmd, cmd_args, in_data, use_container_id)
