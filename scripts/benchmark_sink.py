@@ -5,7 +5,7 @@
 """Sink benchmark: rows/s through Kafka Connect into PostgreSQL, next to the machine's raw ceiling.
 
 Not a timed test: playbooks/benchmark_sink.yml runs the steps below against a running environment
-(the molecule/kafka containers after converge, or the lab) and writes the report. The rows are
+(the molecule/pipeline containers after converge, or the lab) and writes the report. The rows are
 change events in the ScyllaDB CDC source's advanced format (a Debezium envelope with the full
 after-image, JSON with schemas, as the workers convert them), upserted by a sink connector with
 exactly postgres-sink's settings; the ceiling is the same rows upserted by psycopg directly, in
@@ -69,7 +69,7 @@ def row(i: int, produced_us: int) -> dict:
 
 
 def envelope_schemas(topic: str) -> tuple[dict, dict]:
-    """Key and value schemas as the ScyllaDB CDC source declares them (see molecule/kafka/sink_e2e.py)."""
+    """Key and value schemas as the ScyllaDB CDC source declares them (see molecule/pipeline/sink_e2e.py)."""
     fields = [{"type": t, "optional": True, "field": n} for n, _unused, t, _pg in COLUMNS]
     key = {"type": "struct", "optional": False, "name": f"{topic}.Key", "fields": [fields[0]]}
     source = {

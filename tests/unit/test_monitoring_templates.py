@@ -1,7 +1,7 @@
 """The prometheus and alertmanager roles without a server: their target resolution and templates rendered
 with Ansible's own templar for the lab's inventory, then read back (prometheus.yml also through
 `promtool check config --syntax-only` when .cache/bin/promtool is there). What needs running servers
-(dedup across the pair, a killed peer, amtool refusing a file) is in molecule/monitoring."""
+(dedup across the pair, a killed peer, amtool refusing a file) is in molecule/pipeline (verify_monitoring.yml)."""
 
 from __future__ import annotations
 
