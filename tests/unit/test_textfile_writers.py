@@ -4,7 +4,8 @@
 """The textfile metric writers: certificate expiry (roles/pki_certificate) and pgBackRest (roles/postgresql).
 
 Their output is what the alert rules of roles/prometheus/files/rules/backups.yml read (names and labels of
-docs/alerts.md#metric-contract); the same files run on the hosts and are checked there by molecule/pipeline (verify_exporters.yml).
+docs/alerts.md#metric-contract); the same files run on the hosts and are checked there by
+molecule/pipeline (verify_exporters.yml).
 """
 
 from __future__ import annotations
