@@ -196,7 +196,7 @@ def test_canary_event_carries_the_nonce_and_the_send_time():
 
 
 def test_new_nonces_are_random_hex():
-    nonces = {canary.new_nonce() for _ in range(50)}
+    nonces = {canary.new_nonce() for attempt in range(50)}
     assert len(nonces) == 50
     assert all(len(n) == 32 and int(n, 16) >= 0 for n in nonces)
 
