@@ -7,7 +7,6 @@ machine is never touched. Each case must fail with a message that names the fix.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -28,7 +27,8 @@ def run_preflight(ansible_home, tmp_path, role_vars: dict[str, Any]):
             "roles": [{"role": "cdc.pipeline.common"}],
         }
     ]
-    return run_playbook(ansible_home, tmp_path, play, extra_args=["--tags", "preflight"])
+    # Not an SSH session, even when the tests themselves run in one.
+    return run_playbook(ansible_home, tmp_path, play, env={"SSH_CLIENT": None}, extra_args=["--tags", "preflight"])
 
 
 def test_valid_settings_pass_preflight(ansible_home, tmp_path):
@@ -65,10 +65,10 @@ def test_unsafe_settings_are_refused_with_the_fix(ansible_home, tmp_path, role_v
     assert expected in (result.failure_text + result.stderr), result.failure_text
 
 
-def ssh_session(client: str, user: str) -> list[str]:
-    """Extra vars that make the run look like an SSH login from `client` as `user`."""
-    env = {"SSH_CLIENT": f"{client} 50022 22", "USER": user}
-    return ["-e", json.dumps({"ansible_env": env})]
+def ssh_session(client: str, user: str) -> dict[str, str]:
+    """The login environment sshd gives a session from `client` as `user` (the local connection passes
+    it on to the preflight, which reads it as the login user: sudo would drop SSH_CLIENT)."""
+    return {"SSH_CLIENT": f"{client} 50022 22", "USER": user}
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,9 @@ def test_ssh_run_cannot_lock_itself_out(ansible_home, tmp_path, client, user, ro
             "roles": [{"role": "cdc.pipeline.common"}],
         }
     ]
-    result = run_playbook(ansible_home, tmp_path, play, extra_args=["--tags", "preflight", *ssh_session(client, user)])
+    result = run_playbook(
+        ansible_home, tmp_path, play, env=ssh_session(client, user), extra_args=["--tags", "preflight"]
+    )
     if expected is None:
         assert not result.failed, result.failure_text or result.stderr[-2000:]
     else:
