@@ -130,22 +130,26 @@ molecule: venv lab-image lab-apt-cache ## every Molecule scenario, one after the
 	for scenario in $(SCENARIOS); do \
 	  $(call timed,molecule $$scenario,$(MAKE) --no-print-directory molecule-scenario SCENARIO=$$scenario); done
 
-# `make test` runs the slow stages (integration and the scenarios) TEST_JOBS at a time, longest
-# first (scripts/run_parallel.py: one log per stage in .cache/logs, the tail of a failed one printed).
+# `make test`: the set-up (toolchain, staged artifacts, lab image, apt cache), then every stage through
+# scripts/run_parallel.py, TEST_JOBS at a time, in the order given (one log per stage in .cache/logs,
+# the tail of a failed one printed). molecule/pipeline is the critical path (it converges the whole
+# stack), so it starts first and holds one slot for the whole run; every other stage (lint, sanity,
+# unit, alert rules, integration, the quick scenarios) runs in the other slot, one after the other.
 TEST_JOBS ?= 2
-# The quick stages run two at a time too: each keeps one core busy (ansible-lint, ansible-test's
-# pylint, pytest), so side by side they take half as long. Longest first.
-QUICK_STAGES := lint sanity unit artifacts alert-rules
+CHECK_STAGES := lint sanity unit alert-rules
 LONGEST_FIRST := pipeline integration common
 SLOW_STAGES := $(foreach stage,$(LONGEST_FIRST),$(filter $(stage),$(SCENARIOS) integration)) $(filter-out $(LONGEST_FIRST),$(SCENARIOS))
 stage_command = $(if $(filter integration,$(1)),integration=$(MAKE) --no-print-directory integration,molecule $(1)=$(MAKE) --no-print-directory molecule-scenario SCENARIO=$(1))
+# The pipeline first, then the static checks (quick, so a broken lint shows early), then the rest.
+TEST_STAGE_ARGS := $(foreach stage,$(filter pipeline,$(SLOW_STAGES)),'$(call stage_command,$(stage))') \
+  $(foreach stage,$(CHECK_STAGES),'$(stage)=$(MAKE) --no-print-directory $(stage)') \
+  $(foreach stage,$(filter-out pipeline,$(SLOW_STAGES)),'$(call stage_command,$(stage))')
 
 test: ## every check: lint, sanity, unit, integration, Molecule (prints the time of each stage)
 	mkdir -p .cache && : > $(TIMES)
 	$(call timed,toolchain,$(MAKE) --no-print-directory venv)
-	$(call timed,static checks and set-up ($(TEST_JOBS) at a time),$(BIN)/python scripts/run_parallel.py --jobs $(TEST_JOBS) --times $(TIMES) $(foreach stage,$(QUICK_STAGES),'$(stage)=$(MAKE) --no-print-directory $(stage)'))
-	$(call timed,lab image,$(MAKE) --no-print-directory lab-image lab-apt-cache)
-	$(call timed,integration and molecule ($(TEST_JOBS) at a time),$(BIN)/python scripts/run_parallel.py --jobs $(TEST_JOBS) --times $(TIMES) $(foreach stage,$(SLOW_STAGES),'$(call stage_command,$(stage))'))
+	$(call timed,set-up: staged artifacts and lab image,$(MAKE) --no-print-directory artifacts lab-image lab-apt-cache)
+	$(call timed,every stage ($(TEST_JOBS) at a time),$(BIN)/python scripts/run_parallel.py --jobs $(TEST_JOBS) --times $(TIMES) $(TEST_STAGE_ARGS))
 	scripts/lab-apt-cache.sh stop
 	@echo "== time per stage =="; cat $(TIMES)
 
