@@ -145,11 +145,13 @@ TEST_STAGE_ARGS := $(foreach stage,$(filter pipeline,$(SLOW_STAGES)),'$(call sta
   $(foreach stage,$(CHECK_STAGES),'$(stage)=$(MAKE) --no-print-directory $(stage)') \
   $(foreach stage,$(filter-out pipeline,$(SLOW_STAGES)),'$(call stage_command,$(stage))')
 
+# The apt cache stops whatever the outcome: a failed stage must not leave the daemon running.
 test: ## every check: lint, sanity, unit, integration, Molecule (prints the time of each stage)
 	mkdir -p .cache && : > $(TIMES)
 	$(call timed,toolchain,$(MAKE) --no-print-directory venv)
 	$(call timed,set-up: staged artifacts and lab image,$(MAKE) --no-print-directory artifacts lab-image lab-apt-cache)
-	$(call timed,every stage ($(TEST_JOBS) at a time),$(BIN)/python scripts/run_parallel.py --jobs $(TEST_JOBS) --times $(TIMES) $(TEST_STAGE_ARGS))
+	( $(call timed,every stage ($(TEST_JOBS) at a time),$(BIN)/python scripts/run_parallel.py --jobs $(TEST_JOBS) --times $(TIMES) $(TEST_STAGE_ARGS)) ) \
+	  || { scripts/lab-apt-cache.sh stop; echo "== time per stage =="; cat $(TIMES); exit 1; }
 	scripts/lab-apt-cache.sh stop
 	@echo "== time per stage =="; cat $(TIMES)
 
