@@ -125,11 +125,13 @@ def test_every_job_of_the_metric_contract_is_generated_from_the_inventory():
 
 def test_postgresql_targets_carry_their_role_and_instance_is_the_host():
     generated = jobs(yaml.safe_load(prometheus_yml()))
-    for job in ("postgresql", "pgbouncer"):
-        found = targets(generated[job])
-        assert found["pg-1"][1] == {"instance": "pg-1", "role": "primary"}
-        assert found["pg-2"][1] == {"instance": "pg-2", "role": "replica"}
-    assert targets(generated["postgresql"])["pg-1"][0] == ADDRESSES["pg-1"] + ":9187"
+    found = targets(generated["postgresql"])
+    assert found["pg-1"][1] == {"instance": "pg-1", "role": "primary"}
+    assert found["pg-2"][1] == {"instance": "pg-2", "role": "replica"}
+    assert found["pg-1"][0] == ADDRESSES["pg-1"] + ":9187"
+    # PgBouncer and its exporter run on the primary only: a replica would be a target always down.
+    pooler = targets(generated["pgbouncer"])
+    assert pooler == {"pg-1": (ADDRESSES["pg-1"] + ":9127", {"instance": "pg-1", "role": "primary"})}
 
 
 def test_tls_client_certificates_and_the_vault_token():
