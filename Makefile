@@ -150,10 +150,10 @@ test: ## every check: lint, sanity, unit, integration, Molecule (prints the time
 	mkdir -p .cache && : > $(TIMES)
 	$(call timed,toolchain,$(MAKE) --no-print-directory venv)
 	$(call timed,set-up: staged artifacts and lab image,$(MAKE) --no-print-directory artifacts lab-image lab-apt-cache)
-	( $(call timed,every stage ($(TEST_JOBS) at a time),$(BIN)/python scripts/run_parallel.py --jobs $(TEST_JOBS) --times $(TIMES) $(TEST_STAGE_ARGS)) ) \
-	  || { scripts/lab-apt-cache.sh stop; echo "== time per stage =="; cat $(TIMES); exit 1; }
-	scripts/lab-apt-cache.sh stop
-	@echo "== time per stage =="; cat $(TIMES)
+	start=$$SECONDS; echo "==> every stage ($(TEST_JOBS) at a time)"; rc=0; \
+	  $(BIN)/python scripts/run_parallel.py --jobs $(TEST_JOBS) --times $(TIMES) $(TEST_STAGE_ARGS) || rc=$$?; \
+	  echo "every stage ($(TEST_JOBS) at a time): $$((SECONDS - start))s" | tee -a $(TIMES); \
+	  scripts/lab-apt-cache.sh stop; echo "== time per stage =="; cat $(TIMES); exit $$rc
 
 .PHONY: clean
 clean: lab-destroy ## remove the lab, the sanity tree and build outputs (keeps caches and .venv)
