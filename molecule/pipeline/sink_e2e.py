@@ -25,18 +25,20 @@ from __future__ import annotations
 
 import argparse
 import base64
+import copy
+import importlib.util
 import json
 import os
 import sys
 import time
 import uuid
 import zlib
+from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 PREFIX = "cdc"
-SOURCE_SCHEMA_NAME = "com.scylladb.cdc.debezium.connector"
 ERROR_HEADERS = (
     "__connect.errors.topic",
     "__connect.errors.partition",
@@ -50,19 +52,16 @@ ERROR_HEADERS = (
     "__connect.errors.exception.stacktrace",
 )
 
-# Connect schema of each CQL type, as the connector maps them (ScyllaSchema.computeColumnSchema).
-CQL_TYPES = {
-    "text": {"type": "string"},
-    "int": {"type": "int32"},
-    "bigint": {"type": "int64"},
-    "smallint": {"type": "int16"},
-    "double": {"type": "double"},  # JsonConverter names FLOAT64 "double" and FLOAT32 "float"
-    "float": {"type": "float"},
-    "boolean": {"type": "boolean"},
-    "blob": {"type": "bytes"},
-    "timestamp": {"type": "int64", "name": "org.apache.kafka.connect.data.Timestamp", "version": 1},
-    "date": {"type": "int32", "name": "org.apache.kafka.connect.data.Date", "version": 1},
-}
+# The connector's record schema has one definition, the canary's encoder in the collection
+# (plugins/module_utils/scylla_cdc_event.py: CQL type mapping, source and transaction structs).
+# It needs only the standard library, so it is loaded from its file, without Ansible.
+_spec = importlib.util.spec_from_file_location(
+    "scylla_cdc_event", Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "scylla_cdc_event.py"
+)
+cdc_event = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cdc_event)
+SOURCE_SCHEMA_NAME = cdc_event.SOURCE_SCHEMA_NAME
+CQL_TYPES = cdc_event.CQL_TYPES
 
 
 class Table:
@@ -92,47 +91,15 @@ class Table:
         }
 
     def value_schema(self, required=()) -> dict:
+        # The canary's envelope, except that verify can make After's fields required (poison records).
         source = {
             "type": "struct",
             "optional": False,
             "name": SOURCE_SCHEMA_NAME,
-            "fields": [
-                {"type": "string", "optional": False, "field": "version"},
-                {"type": "string", "optional": False, "field": "connector"},
-                {"type": "string", "optional": False, "field": "name"},
-                {"type": "int64", "optional": False, "field": "ts_ms"},
-                {
-                    "type": "string",
-                    "optional": True,
-                    "name": "io.debezium.data.Enum",
-                    "version": 1,
-                    "parameters": {
-                        "allowed": "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"
-                    },
-                    "default": "false",
-                    "field": "snapshot",
-                },
-                {"type": "string", "optional": False, "field": "db"},
-                {"type": "string", "optional": True, "field": "sequence"},
-                {"type": "int64", "optional": True, "field": "ts_us"},
-                {"type": "int64", "optional": True, "field": "ts_ns"},
-                {"type": "string", "optional": False, "field": "keyspace_name"},
-                {"type": "string", "optional": False, "field": "table_name"},
-            ],
+            "fields": copy.deepcopy(cdc_event.SOURCE_FIELDS),
             "field": "source",
         }
-        transaction = {
-            "type": "struct",
-            "optional": True,
-            "name": "event.block",
-            "version": 1,
-            "fields": [
-                {"type": "string", "optional": False, "field": "id"},
-                {"type": "int64", "optional": False, "field": "total_order"},
-                {"type": "int64", "optional": False, "field": "data_collection_order"},
-            ],
-            "field": "transaction",
-        }
+        transaction = copy.deepcopy(cdc_event.TRANSACTION_SCHEMA)
         return {
             "type": "struct",
             "optional": False,

@@ -60,7 +60,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 
 # Debezium 2.7's common source fields (the connector's source struct is built on them), then the
 # connector's own two.
-_SOURCE_FIELDS = [
+SOURCE_FIELDS = [
     {"type": "string", "optional": False, "field": "version"},
     {"type": "string", "optional": False, "field": "connector"},
     {"type": "string", "optional": False, "field": "name"},
@@ -82,7 +82,7 @@ _SOURCE_FIELDS = [
     {"type": "string", "optional": False, "field": "table_name"},
 ]
 
-_TRANSACTION_SCHEMA = {
+TRANSACTION_SCHEMA = {
     "type": "struct",
     "optional": True,
     "name": "event.block",
@@ -166,7 +166,7 @@ class CdcTable(object):
             "type": "struct",
             "optional": False,
             "name": SOURCE_SCHEMA_NAME,
-            "fields": copy.deepcopy(_SOURCE_FIELDS),
+            "fields": copy.deepcopy(SOURCE_FIELDS),
             "field": "source",
         }
         before = dict(self.row_schema("Before"), field="before")
@@ -181,7 +181,7 @@ class CdcTable(object):
                 after,
                 {"type": "string", "optional": True, "field": "op"},
                 {"type": "int64", "optional": True, "field": "ts_ms"},
-                copy.deepcopy(_TRANSACTION_SCHEMA),
+                copy.deepcopy(TRANSACTION_SCHEMA),
                 {"type": "int64", "optional": True, "field": "ts_us"},
                 {"type": "int64", "optional": True, "field": "ts_ns"},
             ],
