@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import logging
-import os
 import re
 import socket
 import ssl
@@ -24,6 +23,8 @@ import struct
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import run_module as run_client_module
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import tls_file_problem
 
 CQL_IMPORT_ERROR = None
 try:
@@ -43,7 +44,6 @@ else:
     logging.getLogger("cassandra").propagate = False
 
 PIP_PACKAGE = "cassandra-driver"
-MASK = "********"
 DEFAULT_PORT = 9142
 
 FIREWALL_FIX = (
@@ -108,17 +108,11 @@ def validate_connection_params(params):
         raise CqlModuleError("connect_timeout must be at least 1 (seconds)")
     if params.get("login_password") and not params.get("login_user"):
         raise CqlModuleError("login_password is set but login_user is not: give the role to log in as")
-    if params.get("ssl", True):
-        if params.get("ca_cert") and not os.path.isfile(params["ca_cert"]):
-            raise CqlModuleError(
-                "ca_cert %s does not exist on the controller: give the path of the PEM CA that signed the nodes' "
-                "client_encryption_options certificates" % params["ca_cert"]
-            )
-        if bool(params.get("client_cert")) != bool(params.get("client_key")):
-            raise CqlModuleError("client_cert and client_key go together: give both (mutual TLS) or neither")
-        for option in ("client_cert", "client_key"):
-            if params.get(option) and not os.path.isfile(params[option]):
-                raise CqlModuleError("%s %s does not exist on the controller" % (option, params[option]))
+    problem = params.get("ssl", True) and tls_file_problem(
+        params, "the PEM CA that signed the nodes' client_encryption_options certificates"
+    )
+    if problem:
+        raise CqlModuleError(problem)
     return hosts
 
 
@@ -371,17 +365,17 @@ class CqlClient:
 def run_module(module, body):
     """Connect, run body(module, client) and exit; every CqlModuleError becomes one fail_json."""
     require_driver(module)
-    for warning in connection_warnings(module.params):
-        module.warn(warning)
+    run_client_module(module, CqlModuleError, _connected_client, body, connection_warnings(module.params))
+
+
+def _connected_client(module):
     client = CqlClient(module.params)
     try:
         client.connect()
-        result = body(module, client)
-    except CqlModuleError as exc:
+    except CqlModuleError:
         client.close()
-        module.fail_json(msg=str(exc))
-    client.close()
-    module.exit_json(**result)
+        raise
+    return client
 
 
 # --------------------------------------------------------------------------------------------

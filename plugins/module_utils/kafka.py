@@ -18,12 +18,13 @@ __metaclass__ = type
 
 import concurrent.futures
 import logging
-import os
 import re
 import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import run_module as run_client_module
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import tls_file_problem
 
 KAFKA_IMPORT_ERROR = None
 try:
@@ -54,7 +55,6 @@ else:
     HAS_KAFKA = True
 
 PIP_PACKAGE = "confluent-kafka"
-MASK = "********"
 CLIENT_ID = "cdc.pipeline-ansible"
 SECURITY_PROTOCOLS = ["SASL_SSL", "SSL", "SASL_PLAINTEXT", "PLAINTEXT"]
 SASL_MECHANISMS = ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
@@ -131,17 +131,9 @@ def validate_connection_params(params):
             "security_protocol %s logs in with SASL: set sasl_username and sasl_password (an admin user, "
             "listed in the brokers' super.users)" % params["security_protocol"]
         )
-    if uses_tls(params):
-        if params.get("ca_cert") and not os.path.isfile(params["ca_cert"]):
-            raise KafkaModuleError(
-                "ca_cert %s does not exist on the controller: give the path of the PEM CA that signed the brokers' "
-                "listener certificates" % params["ca_cert"]
-            )
-        if bool(params.get("client_cert")) != bool(params.get("client_key")):
-            raise KafkaModuleError("client_cert and client_key go together: give both (mTLS) or neither")
-        for option in ("client_cert", "client_key"):
-            if params.get(option) and not os.path.isfile(params[option]):
-                raise KafkaModuleError("%s %s does not exist on the controller" % (option, params[option]))
+    problem = uses_tls(params) and tls_file_problem(params, "the PEM CA that signed the brokers' listener certificates")
+    if problem:
+        raise KafkaModuleError(problem)
     return servers
 
 
@@ -185,11 +177,6 @@ def build_client_config(params, username=None, password=None):
         config["sasl.username"] = params.get("sasl_username") if username is None else username
         config["sasl.password"] = params.get("sasl_password") if password is None else password
     return config
-
-
-def redact_config(config):
-    """A copy of a librdkafka config that can be shown (the password masked)."""
-    return dict((key, MASK if "password" in key else value) for key, value in config.items())
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,12 +581,7 @@ def connect(module, username=None, password=None):
 def run_module(module, body):
     """Connect (probe first), run body(module, admin) and exit; every KafkaModuleError becomes one fail_json."""
     require_kafka(module)
-    try:
-        admin = connect(module)
-        result = body(module, admin)
-    except KafkaModuleError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_client_module(module, KafkaModuleError, connect, body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -943,20 +925,3 @@ def partition_health(topics, min_isr, brokers=()):
                     summary["not_in_isr"].setdefault(str(broker), []).append("%s-%d" % (topic, partition["partition"]))
     summary["healthy"] = not (summary["under_replicated"] or summary["under_min_isr"] or summary["offline"])
     return summary
-
-
-# --------------------------------------------------------------------------------------------
-# Masking
-# --------------------------------------------------------------------------------------------
-
-
-def mask_secrets(value, secret_keys=("password", "sasl_password")):
-    """A copy of value with the given keys replaced by ******** (diffs never carry passwords)."""
-    if isinstance(value, dict):
-        return dict(
-            (key, MASK if key in secret_keys and item is not None else mask_secrets(item, secret_keys))
-            for key, item in value.items()
-        )
-    if isinstance(value, list):
-        return [mask_secrets(item, secret_keys) for item in value]
-    return value

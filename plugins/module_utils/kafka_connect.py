@@ -36,7 +36,10 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlsplit
 from urllib.request import HTTPSHandler, ProxyHandler, Request, build_opener
 
-MASK = "********"
+from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import mask_secrets
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import run_module as run_client_module
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import tls_file_problem
+
 # kafka_connector creates connectors with initial_state (Kafka Connect 3.7); the offsets API
 # PATCH/DELETE needs 3.6.
 CONNECTOR_MIN_VERSION = (3, 7)
@@ -67,10 +70,10 @@ URL_FIX = (
     "Check url (https://<worker>:8083), that the worker runs, and that the firewall lets this host reach the "
     "REST port (8083 is open to the admin ranges and the workers)"
 )
-CA_FIX = (
-    "set ca_cert to the CA that signed the workers' REST certificate (the pipeline root CA, "
-    "/etc/cdc-pki/connect/ca.pem on a worker)"
+CA_PURPOSE = (
+    "the CA that signed the workers' REST certificate (the pipeline root CA, /etc/cdc-pki/connect/ca.pem on a worker)"
 )
+CA_FIX = "set ca_cert to " + CA_PURPOSE
 CLIENT_CERT_FIX = (
     "set client_cert and client_key to a certificate signed by the pipeline CA (the workers require one: "
     "listeners.https.ssl.client.auth=required); on a worker, as root: /etc/cdc-pki/connect/connect-fullchain.pem "
@@ -110,13 +113,9 @@ def validate_connection_params(params):
     timeout = params.get("timeout")
     if timeout is not None and timeout < 1:
         raise ConnectError("timeout must be at least 1 (seconds)")
-    if params.get("ca_cert") and not os.path.isfile(params["ca_cert"]):
-        raise ConnectError("ca_cert %s does not exist on this host: %s" % (params["ca_cert"], CA_FIX))
-    if bool(params.get("client_cert")) != bool(params.get("client_key")):
-        raise ConnectError("client_cert and client_key go together: give both (the workers require mTLS) or neither")
-    for option in ("client_cert", "client_key"):
-        if params.get(option) and not os.path.isfile(params[option]):
-            raise ConnectError("%s %s does not exist on this host" % (option, params[option]))
+    problem = tls_file_problem(params, CA_PURPOSE, where="on this host")
+    if problem:
+        raise ConnectError(problem)
     return url
 
 
@@ -454,64 +453,21 @@ class ConnectClient(object):
 
 def run_module(module, body):
     """Build the client, run body(module, client) and exit; every ConnectError becomes one fail_json."""
-    for warning in connection_warnings(module.params):
-        module.warn(warning)
-    try:
-        client = ConnectClient(module.params)
-        result = body(module, client)
-    except ConnectError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    module.exit_json(**result)
+    run_client_module(
+        module, ConnectError, lambda module: ConnectClient(module.params), body, connection_warnings(module.params)
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Config: normalisation, drift, masking
 # --------------------------------------------------------------------------------------------
 
-# Key segments (split on . _ -) that make a value secret, and key endings that do. Broad on purpose:
-# a masked harmless value costs nothing, a printed password costs a rotation.
-_SECRET_SEGMENTS = frozenset(
-    ["password", "passwd", "pwd", "passphrase", "secret", "token", "credential", "credentials", "apikey"]
-)
-_SECRET_KEY_RE = re.compile(
-    r"(jaas\.config$|user\.info$|(^|[._-])(api|access|private|secret|signing|encryption|client|keystore|ssl)[._-]?key$)",
-    re.IGNORECASE,
-)
-_REFERENCE_RE = re.compile(r"^(\$\{[^{}]+\})+$")
-
-
-def is_secret_key(key):
-    """True for config keys whose values are secrets: password/secret/token/... segments, *.api.key, jaas configs."""
-    text = str(key)
-    segments = re.split(r"[._-]", text.lower())
-    return bool(_SECRET_SEGMENTS.intersection(segments)) or bool(_SECRET_KEY_RE.search(text))
-
-
-def is_reference(value):
-    """A ConfigProvider reference such as ${directory:/run/cdc-secrets/connect:sink-password}: safe to show."""
-    return isinstance(value, str) and bool(_REFERENCE_RE.match(value.strip()))
-
-
-def mask_value(key, value):
-    if is_secret_key(key) and value not in (None, "") and not is_reference(value):
-        return MASK
-    return value
-
 
 def mask_config(config):
     """A copy of a connector config that can be shown: secret keys masked unless they hold a ${...} reference."""
     if config is None:
         return None
-    return dict((key, mask_value(key, value)) for key, value in sorted(config.items()))
-
-
-def literal_secrets(config):
-    """(key, value) of secret keys that hold a literal value instead of a reference."""
-    return [
-        (key, value)
-        for key, value in sorted((config or {}).items())
-        if is_secret_key(key) and value not in (None, "") and not is_reference(value)
-    ]
+    return dict(sorted(mask_secrets(config).items()))
 
 
 def config_value_string(key, value):

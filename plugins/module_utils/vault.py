@@ -5,7 +5,7 @@
 
 One place for: the connection options, building the hvac client, turning every failure into
 ONE message that names the fix, the pre-write health gate, value normalization for idempotent
-comparison, and masking secrets in diffs. Nothing here calls fail_json: errors are raised as
+comparison. Nothing here calls fail_json: errors are raised as
 VaultError so the modules (fail_json) and the lookup (AnsibleError) report them their own way.
 """
 
@@ -22,6 +22,8 @@ import time
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import run_module as run_client_module
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import tls_file_problem
 
 HVAC_IMPORT_ERROR = None
 try:
@@ -35,7 +37,6 @@ except ImportError:
 else:
     HAS_HVAC = True
 
-MASK = "********"
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 PASSWORD_MIN_LENGTH = 16
 SYS_HEALTH_QUERY = {
@@ -48,11 +49,6 @@ SYS_HEALTH_QUERY = {
 }
 URL_FIX = (
     "Check the url (cdc_vault_url), that the service runs and that the firewall lets this controller reach port 8200"
-)
-# Keys whose string values are secrets wherever they appear (diffs only; returns never carry them).
-# Anchored at the end so token_ttl, token_policies or secret_id_ttl stay readable.
-SECRET_KEY_RE = re.compile(
-    r"(^|_)(password|passphrase|secret|secret_id|token|private_key|pem_bundle|key_pem|unseal_key)$", re.I
 )
 
 
@@ -279,15 +275,9 @@ def _validate_connection_params(params, need_token):
         raise VaultError(
             "url %r is not a Vault address: give it as https://<host>:8200 (cdc_vault_url / VAULT_ADDR)" % url
         )
-    if params.get("ca_cert") and not os.path.isfile(params["ca_cert"]):
-        raise VaultError(
-            "ca_cert %s does not exist on the controller: give the path of the CA bundle" % params["ca_cert"]
-        )
-    if bool(params.get("client_cert")) != bool(params.get("client_key")):
-        raise VaultError("client_cert and client_key go together: give both (mTLS) or neither")
-    for option in ("client_cert", "client_key"):
-        if params.get(option) and not os.path.isfile(params[option]):
-            raise VaultError("%s %s does not exist on the controller" % (option, params[option]))
+    problem = tls_file_problem(params, "the CA bundle that signed the store's listener certificate (cdc_vault_ca_cert)")
+    if problem:
+        raise VaultError(problem)
     if need_token and not params.get("token"):
         raise VaultError(
             "no Vault token: set token (cdc_vault_token, or VAULT_TOKEN in the environment) to a token "
@@ -412,27 +402,8 @@ def options_as_strings(options):
 
 
 # --------------------------------------------------------------------------------------------
-# Masking and secrets
+# Secrets
 # --------------------------------------------------------------------------------------------
-
-
-def is_secret_key(key):
-    return bool(SECRET_KEY_RE.search(str(key)))
-
-
-def mask_secrets(value, secret_keys=()):
-    """A copy of value with secret_keys and secret-looking keys replaced by ********."""
-    if isinstance(value, dict):
-        masked = {}
-        for key, item in value.items():
-            if key in secret_keys or (is_secret_key(key) and isinstance(item, str) and item):
-                masked[key] = MASK
-            else:
-                masked[key] = mask_secrets(item, secret_keys)
-        return masked
-    if isinstance(value, list):
-        return [mask_secrets(item, secret_keys) for item in value]
-    return value
 
 
 def generate_password(length=32):
@@ -497,9 +468,4 @@ def read_keys_file(path):
 def run_module(module, body, need_token=True):
     """Build the client, run body(module, vault) and exit; every VaultError becomes one fail_json."""
     require_hvac(module)
-    try:
-        vault = Vault(module.params, need_token=need_token)
-        result = body(module, vault)
-    except VaultError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_client_module(module, VaultError, lambda module: Vault(module.params, need_token=need_token), body)

@@ -251,7 +251,6 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import 
     connector_state,
     drift_keys,
     failed_parts,
-    literal_secrets,
     mask_config,
     normalise_config,
     plan_connector,
@@ -261,6 +260,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import 
     validation_message,
     wait_for_target,
 )
+from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import literal_secrets
 
 NO_DRIFT = {"added": [], "changed": [], "removed": []}
 

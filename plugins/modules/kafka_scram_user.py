@@ -133,7 +133,6 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
-    MASK,
     SCRAM_MECHANISMS,
     KafkaAdmin,
     KafkaModuleError,
@@ -143,6 +142,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     uses_sasl,
     validate_scram_args,
 )
+from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import MASK
 
 LOGIN_RETRY_S = 0.5
 

@@ -210,7 +210,6 @@ statements:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
-    MASK,
     CqlClient,
     CqlModuleError,
     Statement,
@@ -226,6 +225,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     sort_grants,
     string_literal,
 )
+from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import MASK
 
 
 def list_roles(client):

@@ -144,12 +144,11 @@ uncompared_keys:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
-    MASK,
     changed_keys,
     connection_argument_spec,
-    mask_secrets,
     run_module,
 )
+from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import MASK, mask_secrets
 
 
 def read_object(vault, path, nested_keys):

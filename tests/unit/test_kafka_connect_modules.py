@@ -11,6 +11,7 @@ import re
 import urllib.parse
 
 import pytest
+from ansible_collections.cdc.pipeline.plugins.module_utils import secret_keys as sk
 
 # test_kafka_connect_utils puts the collection on sys.path, so the modules import after it.
 from test_kafka_connect_utils import NOW, URL, FakeClock, kc, params, scylla_offsets
@@ -298,8 +299,8 @@ def test_literal_secrets_are_masked_hidden_and_warned_about_while_references_sho
     config = source_config(**{"db.password": reference, "api.secret": "s3cr3t-literal"})
     result, module = run_connector(worker, config=config)
     assert result["config"]["db.password"] == reference
-    assert result["config"]["api.secret"] == kc.MASK
-    assert result["diff"]["after"]["config"]["api.secret"] == kc.MASK
+    assert result["config"]["api.secret"] == sk.MASK
+    assert result["diff"]["after"]["config"]["api.secret"] == sk.MASK
     assert "s3cr3t-literal" not in json.dumps(result)
     assert "s3cr3t-literal" in module.no_log_values, "Ansible must mask it in the invocation too"
     assert reference not in module.no_log_values
@@ -422,7 +423,7 @@ def test_info_reports_state_tasks_traces_and_masked_config():
     }
     by_name = {entry["name"]: entry for entry in result["connectors"]}
     assert [entry["name"] for entry in result["connectors"]] == ["broken", "sink", "src"]
-    assert by_name["src"]["config"]["db.password"] == kc.MASK
+    assert by_name["src"]["config"]["db.password"] == sk.MASK
     assert "literal-pw" not in json.dumps(result)
     assert by_name["sink"]["type"] == "sink"
     assert [t["state"] for t in by_name["sink"]["tasks"]] == ["PAUSED", "PAUSED"]

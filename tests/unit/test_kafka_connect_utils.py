@@ -316,71 +316,11 @@ def test_only_a_removed_key_is_drift():
     assert drift == {"added": [], "changed": [], "removed": ["x"]}
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        "connection.password",
-        "scylla.password",
-        "ssl.key.password",
-        "ssl.keystore.password",
-        "consumer.override.sasl.jaas.config",
-        "aws.secret.access.key",
-        "api.key",
-        "access_key",
-        "private.key",
-        "ssl.keystore.key",
-        "auth.token",
-        "basic.auth.user.info",
-        "client.secret",
-        "credentials",
-    ],
-)
-def test_secret_keys(key):
-    assert kc.is_secret_key(key)
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        "key.converter",
-        "key.converter.schemas.enable",
-        "primary.key.mode",
-        "primary.key.fields",
-        "message.key.columns",
-        "tasks.max",
-        "connection.username",
-        "topic.prefix",
-        "scylla.table.names",
-        "tokenizer.mode",
-    ],
-)
-def test_non_secret_keys(key):
-    assert not kc.is_secret_key(key)
-
-
-def test_masking_shows_references_and_hides_literals():
-    config = {
-        "connection.password": "${directory:/run/cdc-secrets/connect:sink-password}",
-        "scylla.password": "hunter2-literal",
-        "consumer.override.sasl.jaas.config": 'x required username="u" password="${directory:/d:f}";',
-        "connection.username": "cdc_sink",
-        "ssl.key.password": "",
-    }
-    masked = kc.mask_config(config)
-    assert masked == {
-        "connection.password": "${directory:/run/cdc-secrets/connect:sink-password}",
-        "scylla.password": kc.MASK,
-        "consumer.override.sasl.jaas.config": kc.MASK,  # not a pure reference: never printed
-        "connection.username": "cdc_sink",
-        "ssl.key.password": "",
-    }
-    assert "hunter2-literal" not in json.dumps(masked)
-    assert kc.literal_secrets(config) == [
-        ("consumer.override.sasl.jaas.config", config["consumer.override.sasl.jaas.config"]),
-        ("scylla.password", "hunter2-literal"),
-    ]
-    assert kc.is_reference("${file:/a:b}${file:/c:d}")
-    assert not kc.is_reference("pre-${file:/a:b}")
+def test_connector_config_masking_sorts_and_shows_references():
+    config = {"scylla.password": "hunter2-literal", "connection.password": "${directory:/d:sink-password}"}
+    assert list(kc.mask_config(config)) == ["connection.password", "scylla.password"]
+    assert kc.mask_config(config)["connection.password"] == config["connection.password"]
+    assert kc.mask_config(None) is None
 
 
 def test_validation_errors_name_every_refused_field():

@@ -7,6 +7,7 @@ import importlib
 from types import SimpleNamespace
 
 import pytest
+from ansible_collections.cdc.pipeline.plugins.module_utils import secret_keys as sk
 
 # test_kafka_utils puts the collection on sys.path, so the modules import after it.
 from test_kafka_utils import ku, params
@@ -324,7 +325,7 @@ def test_scram_mismatch_is_rewritten(probe, check_mode):
     module = scram_module(check_mode)
     result = kafka_scram_user.run(module, admin)
     assert (result["changed"], result["password_changed"], result["existed"]) == (True, True, True)
-    assert result["diff"]["before"]["password"] == ku.MASK
+    assert result["diff"]["before"]["password"] == sk.MASK
     assert PASSWORD not in repr(result)
     assert admin.changes() == ([] if check_mode else [("upsert_scram", "connect", "SCRAM-SHA-512", 8192, PASSWORD)])
     assert probe.logins == (1 if check_mode else 2), "after the write the new password is tested once more"

@@ -97,12 +97,6 @@ def test_probe_credentials_replace_the_admin_ones():
     )
 
 
-def test_redacted_config_hides_the_password():
-    shown = ku.redact_config(ku.build_client_config(params()))
-    assert shown["sasl.password"] == ku.MASK
-    assert "admin-secret" not in repr(shown)
-
-
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -555,17 +549,4 @@ def test_healthy_cluster():
         "offline": [],
         "not_in_isr": {"1": [], "2": []},
         "healthy": True,
-    }
-
-
-# -- masking -------------------------------------------------------------------------------------
-
-
-def test_mask_secrets():
-    value = {"name": "u", "password": "pw", "nested": [{"sasl_password": "x", "keep": 1}], "empty": None}
-    assert ku.mask_secrets(value) == {
-        "name": "u",
-        "password": ku.MASK,
-        "nested": [{"sasl_password": ku.MASK, "keep": 1}],
-        "empty": None,
     }

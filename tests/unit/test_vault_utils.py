@@ -1,4 +1,4 @@
-"""Shared logic of the Vault modules: comparison, masking, keys file, passwords, error messages."""
+"""Shared logic of the Vault modules: comparison, keys file, passwords, error messages."""
 # ruff: noqa: S105 - the fake secrets and secret-named keys are what these tests compare
 
 from __future__ import annotations
@@ -87,35 +87,6 @@ def test_changed_keys_skips_keys_vault_does_not_return_only_when_asked():
 
 def test_options_as_strings():
     assert vu.options_as_strings({"version": 2, "flag": True}) == {"version": "2", "flag": "true"}
-
-
-# -- masking -----------------------------------------------------------------------------------
-
-
-def test_mask_secrets_masks_named_and_secret_looking_keys_only():
-    masked = vu.mask_secrets(
-        {
-            "password": "p",
-            "db_password": "p",
-            "pem_bundle": "-----BEGIN",
-            "private_key": "k",
-            "client_token": "t",
-            "token_ttl": "1h",
-            "token_policies": ["a"],
-            "secret_id_ttl": "720h",
-            "bind_secret_id": True,
-            "custom": "c",
-            "nested": {"secret": "s", "name": "n"},
-        },
-        secret_keys={"custom"},
-    )
-    for key in ("password", "db_password", "pem_bundle", "private_key", "client_token", "custom"):
-        assert masked[key] == vu.MASK, key
-    assert masked["nested"] == {"secret": vu.MASK, "name": "n"}
-    assert masked["token_ttl"] == "1h"
-    assert masked["token_policies"] == ["a"]
-    assert masked["secret_id_ttl"] == "720h"
-    assert masked["bind_secret_id"] is True
 
 
 # -- keys file ---------------------------------------------------------------------------------
