@@ -17,7 +17,9 @@ short_description: Run tasks in podman containers, with pipelining
 description:
   - The C(containers.podman.podman) connection with pipelining support. Everything else
     (options, file transfer through the mounted container file system) is the upstream plugin's.
-  - The lab inventory and the Molecule scenarios use it; production hosts use SSH.
+  - Lab and test code, not part of the built collection (which would otherwise need containers.podman on every
+    controller). The lab playbooks find it beside them, the repository's ansible.cfg and the Molecule scenarios
+    through C(connection_plugins) / E(ANSIBLE_CONNECTION_PLUGINS). Production hosts use SSH.
 author:
   - cdc.pipeline maintainers (!UNKNOWN)
 options:
@@ -72,7 +74,7 @@ from ansible_collections.containers.podman.plugins.connection.podman import (  #
 class Connection(PodmanConnection):
     """Podman exec with stdin attached when the caller sends input."""
 
-    transport = "cdc.pipeline.podman_pipelined"
+    transport = "podman_pipelined"
     has_pipelining = True
 
     def _podman(self, cmd, cmd_args=None, in_data=None, use_container_id=True):
