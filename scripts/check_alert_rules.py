@@ -2,7 +2,7 @@
 # Copyright: cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Check the pipeline's Prometheus alert rules (issue #8).
+"""Check the pipeline's Prometheus alert rules (roles/prometheus/files/rules).
 
 1. `promtool check rules` on every rules file, `promtool test rules` on every test file.
 2. Every alert has a test case that expects it to fire (non-empty exp_alerts) and one that

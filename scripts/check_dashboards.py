@@ -2,7 +2,7 @@
 # Copyright: cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Check the pipeline's Grafana dashboards (issue #8), statically or against a live Prometheus.
+"""Check the pipeline's Grafana dashboards (roles/grafana/files/dashboards), statically or against a live Prometheus.
 
 --static (no services; a stage of `make test` through tests/unit/test_check_dashboards.py):
   every dashboard is JSON with a uid and a title, declares the `datasource` variable (type

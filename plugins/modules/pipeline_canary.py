@@ -272,8 +272,8 @@ def send_to_topic(module, admin, producer_factory=CanaryProducer, clock=time.tim
     table = canary_table(params["table"], params["topic_prefix"])
     if admin.describe_topic(table.topic) is None:
         raise KafkaModuleError(
-            "topic %s does not exist: playbooks/deploy_connectors.yml (day 8) creates it with the other change topics "
-            "(connectors role, connectors_canary_table); run it first" % table.topic
+            "topic %s does not exist: playbooks/deploy_connectors.yml (the connectors stage) creates it with the other "
+            "change topics (connectors role, connectors_canary_table); run it first" % table.topic
         )
     sent_at = int(clock() * 1000)
     row = canary_row(params["id"], params["nonce"] or new_nonce(), sent_at, params["origin"])

@@ -331,7 +331,7 @@ def test_check_live_reports_data_no_data_errors_and_skips():
         return _answer([])
 
     lines = []
-    skips = cd.Skips(by_tag={"source": "no ScyllaDB here"}, by_panel={("t", "named skip"): "waits for issue 9"})
+    skips = cd.Skips(by_tag={"source": "no ScyllaDB here"}, by_panel={("t", "named skip"): "no such exporter yet"})
     outcome = cd.check_live({"t.json": board}, query, cd.builtin_values(), skips, say=lines.append)
 
     assert 'up{instance=~".*"}' in asked  # the variable's "All" value was substituted
@@ -343,7 +343,7 @@ def test_check_live_reports_data_no_data_errors_and_skips():
         "t / broken [A]: query error: bad_data unexpected end of input: sum((",
     ]
     assert "SKIPPED t / needs scylla: tag source: no ScyllaDB here" in lines
-    assert "SKIPPED t / named skip: waits for issue 9" in lines
+    assert "SKIPPED t / named skip: no such exporter yet" in lines
 
 
 def test_check_live_turns_connection_errors_into_failures():
@@ -407,7 +407,7 @@ def test_every_shipped_panel_names_the_components_it_needs():
             assert set(ref.tags) <= allowed, f"{name} / {ref.title}: {ref.tags}"
 
 
-def test_the_six_dashboards_of_the_issue_exist_with_a_collapsed_row():
+def test_the_six_pipeline_dashboards_exist_with_a_collapsed_row():
     boards = _shipped()
     assert {board["uid"] for board in boards.values()} == {
         "cdc-overview",
