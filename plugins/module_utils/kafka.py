@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared logic of the cdc.pipeline Kafka admin modules (kafka_topic, kafka_acl, kafka_scram_user,
-kafka_cluster_info).
+"""Transport and shared rules of the cdc.pipeline Kafka modules (kafka_topic, kafka_acl, kafka_scram_user,
+kafka_cluster_info, pipeline_canary).
 
-One place for: the connection options, the librdkafka configuration built from them, a
-confluent-kafka AdminClient whose every failure becomes ONE message naming the fix (unreachable
-brokers, refused SASL login, TLS verification, wrong security_protocol, missing ACLs), and the
-pure decisions the modules make (desired vs current topic config, partition and replication
-factor changes, ACL normalisation and plans, SCRAM credential plans, partition health, masking).
+One place for: the connection options, the librdkafka configuration built from them, the
+classification of librdkafka failures into ONE message naming the fix (unreachable brokers,
+refused SASL login, TLS verification, wrong security_protocol, missing ACLs), a confluent-kafka
+AdminClient that raises those messages, and the forms it reads and writes (partition replicas,
+ACL bindings, SCRAM mechanisms). What one module alone decides (topic config changes, ACL plans,
+SCRAM credential plans, partition health) lives in that module.
 Nothing here calls fail_json: errors are raised as KafkaModuleError.
 """
 
@@ -58,11 +59,6 @@ PIP_PACKAGE = "confluent-kafka"
 CLIENT_ID = "cdc.pipeline-ansible"
 SECURITY_PROTOCOLS = ["SASL_SSL", "SSL", "SASL_PLAINTEXT", "PLAINTEXT"]
 SASL_MECHANISMS = ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
-SCRAM_MECHANISMS = ["SCRAM-SHA-512", "SCRAM-SHA-256"]
-# Kafka refuses SCRAM iterations outside this range (ScramFormatter / AlterUserScramCredentials).
-SCRAM_MIN_ITERATIONS = 4096
-SCRAM_MAX_ITERATIONS = 16384
-CLUSTER_RESOURCE_NAME = "kafka-cluster"
 POLL_INTERVAL_S = 0.1
 
 FIREWALL_FIX = (
@@ -585,108 +581,13 @@ def run_module(module, body):
 
 
 # --------------------------------------------------------------------------------------------
-# Topics
+# Wire forms the client reads and writes (partitions, ACL bindings, SCRAM mechanisms)
 # --------------------------------------------------------------------------------------------
-
-DYNAMIC_TOPIC_SOURCE = "DYNAMIC_TOPIC_CONFIG"
-
-
-def config_value_string(value):
-    """A wanted config value as Kafka describes it: true/false, numbers as digits, lists comma-joined."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(config_value_string(item) for item in value)
-    return str(value).strip()
-
-
-def topic_config_changes(wanted, current):
-    """Compare the managed keys of a topic's config.
-
-    wanted: {key: value or None}; None removes the topic's override (back to the broker default).
-    current: {key: {"value": str, "source": str, ...}} as read with describe_configs.
-    Returns (to_set {key: str}, to_delete [key]): only keys whose value differs.
-    """
-    to_set, to_delete = {}, []
-    for key in sorted(wanted):
-        value = config_value_string(wanted[key])
-        entry = current.get(key)
-        if value is None:
-            if entry is not None and entry.get("source") == DYNAMIC_TOPIC_SOURCE:
-                to_delete.append(key)
-            continue
-        if entry is None or entry.get("is_sensitive") or entry.get("value") != value:
-            to_set[key] = value
-    return to_set, to_delete
-
-
-def topic_overrides(current):
-    """The topic's own settings (not inherited from the broker)."""
-    return dict(
-        (key, entry.get("value"))
-        for key, entry in sorted(current.items())
-        if entry.get("source") == DYNAMIC_TOPIC_SOURCE
-    )
 
 
 def replication_factors(partitions):
     """Sorted distinct replica counts of a topic's partitions (one value when the topic is consistent)."""
     return sorted(set(len(partition["replicas"]) for partition in partitions))
-
-
-def partition_change(name, current, wanted):
-    """The partition count to grow to, or None; refuses a decrease with the reason."""
-    if wanted is None or wanted == current:
-        return None
-    if wanted < current:
-        raise KafkaModuleError(
-            "topic %s has %d partitions and partitions is %d: Kafka cannot remove partitions (their messages would "
-            "be lost and keys would move to other partitions). Keep partitions: %d, or create a new topic with %d "
-            "partitions and move the producers and consumers to it" % (name, current, wanted, current, wanted)
-        )
-    return wanted
-
-
-def replication_factor_refusal(name, current_factors, wanted):
-    """None when the replication factor matches; otherwise the refusal naming the fix."""
-    if wanted is None or current_factors == [wanted]:
-        return None
-    current = "/".join(str(factor) for factor in current_factors)
-    return (
-        "topic %s has replication factor %s and replication_factor is %d: changing it moves replicas between "
-        "brokers (a partition reassignment), which the confluent-kafka AdminClient cannot do. Run "
-        "kafka-reassign-partitions.sh --bootstrap-server <broker> --command-config <admin client properties> "
-        "--reassignment-json-file <plan with %d replicas per partition> --execute, wait for --verify to report "
-        "it complete, then run this task again" % (name, current, wanted, wanted)
-    )
-
-
-def validate_topic_args(name, partitions, replication_factor):
-    if not name or len(name) > 249 or not re.match(r"^[A-Za-z0-9._-]+$", name) or name in (".", ".."):
-        raise KafkaModuleError(
-            "topic name %r is not valid: use up to 249 characters from [A-Za-z0-9._-] (not . or ..)" % name
-        )
-    if partitions is not None and partitions < 1:
-        raise KafkaModuleError("partitions must be at least 1 (got %d)" % partitions)
-    if replication_factor is not None and replication_factor < 1:
-        raise KafkaModuleError("replication_factor must be at least 1 (got %d)" % replication_factor)
-
-
-def partition_dicts(description):
-    """[{partition, leader, replicas, isr}] (broker ids) from a TopicDescription."""
-    partitions = []
-    for info in sorted(description.partitions, key=lambda p: p.id):
-        partitions.append(
-            {
-                "partition": int(info.id),
-                "leader": node_id(info.leader),
-                "replicas": [node_id(node) for node in info.replicas],
-                "isr": [node_id(node) for node in info.isr],
-            }
-        )
-    return partitions
 
 
 def node_id(node):
@@ -695,120 +596,8 @@ def node_id(node):
     return int(getattr(node, "id", node))
 
 
-# --------------------------------------------------------------------------------------------
-# ACLs
-# --------------------------------------------------------------------------------------------
-
-ACL_RESOURCE_TYPES = ["topic", "group", "cluster", "transactional_id"]
-ACL_PATTERN_TYPES = ["literal", "prefixed"]
-ACL_OPERATIONS = [
-    "all",
-    "read",
-    "write",
-    "create",
-    "delete",
-    "alter",
-    "describe",
-    "cluster_action",
-    "describe_configs",
-    "alter_configs",
-    "idempotent_write",
-]
-ACL_PERMISSIONS = ["allow", "deny"]
-ACL_FIELDS = ("principal", "resource_type", "resource_name", "pattern_type", "operation", "permission", "host")
 # confluent-kafka calls Kafka's CLUSTER resource type BROKER (the same wire value, 4)
 _RESOURCE_TYPE_NAMES = {"TOPIC": "topic", "GROUP": "group", "BROKER": "cluster", "TRANSACTIONAL_ID": "transactional_id"}
-
-
-def normalize_principal(principal):
-    """'connect' -> 'User:connect'; 'User:connect' and other Type:name principals stay as they are."""
-    text = str(principal or "").strip()
-    if not text:
-        raise KafkaModuleError("an ACL has an empty principal: give it as User:<name>")
-    if ":" not in text:
-        return "User:" + text
-    kind, name = text.split(":", 1)
-    if not kind or not name:
-        raise KafkaModuleError("principal %r is not Type:name (for example User:connect)" % text)
-    return "%s:%s" % (kind, name)
-
-
-def _choice(entry, key, choices, default=None):
-    value = entry.get(key)
-    value = default if value is None else str(value).strip().lower().replace("-", "_")
-    if value not in choices:
-        raise KafkaModuleError("ACL %s %r is not one of %s" % (key, entry.get(key), ", ".join(choices)))
-    return value
-
-
-def normalize_acl(entry):
-    """One ACL as a canonical dict (lower-case enums, User: principal, cluster resource named kafka-cluster)."""
-    resource_type = _choice(entry, "resource_type", ACL_RESOURCE_TYPES)
-    resource_name = entry.get("resource_name")
-    if resource_type == "cluster":
-        if resource_name not in (None, "", CLUSTER_RESOURCE_NAME):
-            raise KafkaModuleError(
-                "resource_name of a cluster ACL is always %s (got %r): leave it out"
-                % (CLUSTER_RESOURCE_NAME, resource_name)
-            )
-        resource_name = CLUSTER_RESOURCE_NAME
-    elif not resource_name:
-        raise KafkaModuleError(
-            "an ACL on a %s needs resource_name (a name, a prefix with pattern_type=prefixed, or * for all)"
-            % resource_type
-        )
-    pattern_type = _choice(entry, "pattern_type", ACL_PATTERN_TYPES, "literal")
-    if pattern_type == "prefixed" and resource_name == "*":
-        raise KafkaModuleError("resource_name * is a literal wildcard: use pattern_type=literal with it")
-    return {
-        "principal": normalize_principal(entry.get("principal")),
-        "resource_type": resource_type,
-        "resource_name": str(resource_name),
-        "pattern_type": pattern_type,
-        "operation": _choice(entry, "operation", ACL_OPERATIONS),
-        "permission": _choice(entry, "permission", ACL_PERMISSIONS, "allow"),
-        "host": str(entry.get("host") or "*").strip(),
-    }
-
-
-def acl_key(acl):
-    return tuple(acl[field] for field in ACL_FIELDS)
-
-
-def acl_text(acl):
-    """A readable line for diffs: 'User:connect ALLOW READ topic:cdc. (prefixed) from *'."""
-    return "%s %s %s %s:%s (%s) from %s" % (
-        acl["principal"],
-        acl["permission"].upper(),
-        acl["operation"].upper(),
-        acl["resource_type"],
-        acl["resource_name"],
-        acl["pattern_type"],
-        acl["host"],
-    )
-
-
-def sort_acls(acls):
-    unique = dict((acl_key(acl), acl) for acl in acls)
-    return [unique[key] for key in sorted(unique)]
-
-
-def plan_acls(wanted, current, state="present", exclusive_principals=()):
-    """(to_add, to_remove) of normalised ACLs.
-
-    present: add what is missing; with exclusive_principals also remove every current ACL of those
-    principals that is not wanted (other principals are never touched). absent: remove the wanted
-    ACLs that exist.
-    """
-    wanted = sort_acls(wanted)
-    current_keys = set(acl_key(acl) for acl in current)
-    wanted_keys = set(acl_key(acl) for acl in wanted)
-    if state == "absent":
-        return [], [acl for acl in wanted if acl_key(acl) in current_keys]
-    to_add = [acl for acl in wanted if acl_key(acl) not in current_keys]
-    exclusive = set(normalize_principal(p) for p in exclusive_principals or [])
-    to_remove = [acl for acl in sort_acls(current) if acl["principal"] in exclusive and acl_key(acl) not in wanted_keys]
-    return to_add, to_remove
 
 
 def acl_from_binding(binding):
@@ -841,87 +630,9 @@ def acl_binding(acl, as_filter=False):
     )
 
 
-# --------------------------------------------------------------------------------------------
-# SCRAM users
-# --------------------------------------------------------------------------------------------
-
-
 def scram_mechanism(name):
     return ScramMechanism[name.replace("-", "_")]
 
 
 def scram_mechanism_name(mechanism):
     return _enum_name(mechanism).replace("_", "-")
-
-
-def validate_scram_args(name, password, mechanism, iterations, state):
-    if not name or not str(name).strip():
-        raise KafkaModuleError("name is empty: give the SCRAM user name")
-    if iterations < SCRAM_MIN_ITERATIONS:
-        raise KafkaModuleError(
-            "iterations %d is too low: Kafka refuses fewer than %d SCRAM iterations (use the default 8192)"
-            % (iterations, SCRAM_MIN_ITERATIONS)
-        )
-    if iterations > SCRAM_MAX_ITERATIONS:
-        raise KafkaModuleError(
-            "iterations %d is too high: Kafka accepts at most %d" % (iterations, SCRAM_MAX_ITERATIONS)
-        )
-    if mechanism not in SCRAM_MECHANISMS:
-        raise KafkaModuleError("mechanism %r is not one of %s" % (mechanism, ", ".join(SCRAM_MECHANISMS)))
-    if state == "present" and not password:
-        raise KafkaModuleError("password is required with state=present (the user's SCRAM password)")
-
-
-def scram_plan(credentials, mechanism, iterations, state, update_password, password_matches=None):  # noqa: PLR0911
-    """What to do with one user's credential: (action, reason); action is None, "create", "update" or "delete".
-
-    credentials: {mechanism: iterations} as described. password_matches: a callable asked only
-    for update_password=on_mismatch when the credential exists (the login probe).
-    """
-    existing = credentials.get(mechanism)
-    if state == "absent":
-        return ("delete", "the %s credential exists" % mechanism) if existing is not None else (None, "absent")
-    if existing is None:
-        return "create", "no %s credential" % mechanism
-    if update_password == "always":  # noqa: S105 - a choice, not a password
-        return "update", "update_password=always"
-    if update_password == "on_create":  # noqa: S105 - a choice, not a password
-        return None, "exists (update_password=on_create never changes it)"
-    if existing != iterations:
-        return "update", "iterations %d differ from %d" % (existing, iterations)
-    if password_matches is not None and not password_matches():
-        return "update", "the password does not log in"
-    return None, "the password logs in"
-
-
-# --------------------------------------------------------------------------------------------
-# Cluster health
-# --------------------------------------------------------------------------------------------
-
-
-def partition_health(topics, min_isr, brokers=()):
-    """Summary of partition health.
-
-    topics: {topic: [{"partition", "leader", "replicas", "isr"}]}; min_isr: {topic: int}.
-    Returns {under_replicated, under_min_isr, offline: [{topic, partition, ...}], not_in_isr:
-    {broker id (str): ["topic-partition"]}} sorted by topic and partition.
-    """
-    summary = {"under_replicated": [], "under_min_isr": [], "offline": [], "not_in_isr": {}}
-    for broker in brokers:
-        summary["not_in_isr"][str(broker)] = []
-    for topic in sorted(topics):
-        minimum = min_isr.get(topic)
-        for partition in sorted(topics[topic], key=lambda p: p["partition"]):
-            where = {"topic": topic, "partition": partition["partition"]}
-            replicas, isr = partition["replicas"], partition["isr"]
-            if len(isr) < len(replicas):
-                summary["under_replicated"].append(dict(where, replicas=replicas, isr=isr))
-            if minimum is not None and len(isr) < minimum:
-                summary["under_min_isr"].append(dict(where, isr=isr, min_insync_replicas=minimum))
-            if partition["leader"] is None or partition["leader"] < 0:
-                summary["offline"].append(dict(where, replicas=replicas))
-            for broker in replicas:
-                if broker not in isr:
-                    summary["not_in_isr"].setdefault(str(broker), []).append("%s-%d" % (topic, partition["partition"]))
-    summary["healthy"] = not (summary["under_replicated"] or summary["under_min_isr"] or summary["offline"])
-    return summary

@@ -167,17 +167,120 @@ acls:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
-    ACL_OPERATIONS,
     KafkaModuleError,
-    acl_key,
-    acl_text,
     connection_argument_spec,
-    normalize_acl,
-    normalize_principal,
-    plan_acls,
     run_module,
-    sort_acls,
 )
+
+CLUSTER_RESOURCE_NAME = "kafka-cluster"
+ACL_RESOURCE_TYPES = ["topic", "group", "cluster", "transactional_id"]
+ACL_PATTERN_TYPES = ["literal", "prefixed"]
+ACL_OPERATIONS = [
+    "all",
+    "read",
+    "write",
+    "create",
+    "delete",
+    "alter",
+    "describe",
+    "cluster_action",
+    "describe_configs",
+    "alter_configs",
+    "idempotent_write",
+]
+ACL_PERMISSIONS = ["allow", "deny"]
+ACL_FIELDS = ("principal", "resource_type", "resource_name", "pattern_type", "operation", "permission", "host")
+
+
+def normalize_principal(principal):
+    """'connect' -> 'User:connect'; 'User:connect' and other Type:name principals stay as they are."""
+    text = str(principal or "").strip()
+    if not text:
+        raise KafkaModuleError("an ACL has an empty principal: give it as User:<name>")
+    if ":" not in text:
+        return "User:" + text
+    kind, name = text.split(":", 1)
+    if not kind or not name:
+        raise KafkaModuleError("principal %r is not Type:name (for example User:connect)" % text)
+    return "%s:%s" % (kind, name)
+
+
+def _choice(entry, key, choices, default=None):
+    value = entry.get(key)
+    value = default if value is None else str(value).strip().lower().replace("-", "_")
+    if value not in choices:
+        raise KafkaModuleError("ACL %s %r is not one of %s" % (key, entry.get(key), ", ".join(choices)))
+    return value
+
+
+def normalize_acl(entry):
+    """One ACL as a canonical dict (lower-case enums, User: principal, cluster resource named kafka-cluster)."""
+    resource_type = _choice(entry, "resource_type", ACL_RESOURCE_TYPES)
+    resource_name = entry.get("resource_name")
+    if resource_type == "cluster":
+        if resource_name not in (None, "", CLUSTER_RESOURCE_NAME):
+            raise KafkaModuleError(
+                "resource_name of a cluster ACL is always %s (got %r): leave it out"
+                % (CLUSTER_RESOURCE_NAME, resource_name)
+            )
+        resource_name = CLUSTER_RESOURCE_NAME
+    elif not resource_name:
+        raise KafkaModuleError(
+            "an ACL on a %s needs resource_name (a name, a prefix with pattern_type=prefixed, or * for all)"
+            % resource_type
+        )
+    pattern_type = _choice(entry, "pattern_type", ACL_PATTERN_TYPES, "literal")
+    if pattern_type == "prefixed" and resource_name == "*":
+        raise KafkaModuleError("resource_name * is a literal wildcard: use pattern_type=literal with it")
+    return {
+        "principal": normalize_principal(entry.get("principal")),
+        "resource_type": resource_type,
+        "resource_name": str(resource_name),
+        "pattern_type": pattern_type,
+        "operation": _choice(entry, "operation", ACL_OPERATIONS),
+        "permission": _choice(entry, "permission", ACL_PERMISSIONS, "allow"),
+        "host": str(entry.get("host") or "*").strip(),
+    }
+
+
+def acl_key(acl):
+    return tuple(acl[field] for field in ACL_FIELDS)
+
+
+def acl_text(acl):
+    """A readable line for diffs: 'User:connect ALLOW READ topic:cdc. (prefixed) from *'."""
+    return "%s %s %s %s:%s (%s) from %s" % (
+        acl["principal"],
+        acl["permission"].upper(),
+        acl["operation"].upper(),
+        acl["resource_type"],
+        acl["resource_name"],
+        acl["pattern_type"],
+        acl["host"],
+    )
+
+
+def sort_acls(acls):
+    unique = dict((acl_key(acl), acl) for acl in acls)
+    return [unique[key] for key in sorted(unique)]
+
+
+def plan_acls(wanted, current, state="present", exclusive_principals=()):
+    """(to_add, to_remove) of normalised ACLs.
+
+    present: add what is missing; with exclusive_principals also remove every current ACL of those
+    principals that is not wanted (other principals are never touched). absent: remove the wanted
+    ACLs that exist.
+    """
+    wanted = sort_acls(wanted)
+    current_keys = set(acl_key(acl) for acl in current)
+    wanted_keys = set(acl_key(acl) for acl in wanted)
+    if state == "absent":
+        return [], [acl for acl in wanted if acl_key(acl) in current_keys]
+    to_add = [acl for acl in wanted if acl_key(acl) not in current_keys]
+    exclusive = set(normalize_principal(p) for p in exclusive_principals or [])
+    to_remove = [acl for acl in sort_acls(current) if acl["principal"] in exclusive and acl_key(acl) not in wanted_keys]
+    return to_add, to_remove
 
 
 def run(module, admin):

@@ -173,10 +173,37 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     connection_argument_spec,
     node_id,
-    partition_health,
     replication_factors,
     run_module,
 )
+
+
+def partition_health(topics, min_isr, brokers=()):
+    """Summary of partition health.
+
+    topics: {topic: [{"partition", "leader", "replicas", "isr"}]}; min_isr: {topic: int}.
+    Returns {under_replicated, under_min_isr, offline: [{topic, partition, ...}], not_in_isr:
+    {broker id (str): ["topic-partition"]}} sorted by topic and partition.
+    """
+    summary = {"under_replicated": [], "under_min_isr": [], "offline": [], "not_in_isr": {}}
+    for broker in brokers:
+        summary["not_in_isr"][str(broker)] = []
+    for topic in sorted(topics):
+        minimum = min_isr.get(topic)
+        for partition in sorted(topics[topic], key=lambda p: p["partition"]):
+            where = {"topic": topic, "partition": partition["partition"]}
+            replicas, isr = partition["replicas"], partition["isr"]
+            if len(isr) < len(replicas):
+                summary["under_replicated"].append(dict(where, replicas=replicas, isr=isr))
+            if minimum is not None and len(isr) < minimum:
+                summary["under_min_isr"].append(dict(where, isr=isr, min_insync_replicas=minimum))
+            if partition["leader"] is None or partition["leader"] < 0:
+                summary["offline"].append(dict(where, replicas=replicas))
+            for broker in replicas:
+                if broker not in isr:
+                    summary["not_in_isr"].setdefault(str(broker), []).append("%s-%d" % (topic, partition["partition"]))
+    summary["healthy"] = not (summary["under_replicated"] or summary["under_min_isr"] or summary["offline"])
+    return summary
 
 
 def metadata_partitions(topic_metadata):

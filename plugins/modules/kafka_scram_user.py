@@ -133,18 +133,59 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
-    SCRAM_MECHANISMS,
     KafkaAdmin,
     KafkaModuleError,
     connection_argument_spec,
     run_module,
-    scram_plan,
     uses_sasl,
-    validate_scram_args,
 )
 from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import MASK
 
+SCRAM_MECHANISMS = ["SCRAM-SHA-512", "SCRAM-SHA-256"]
+# Kafka refuses SCRAM iterations outside this range (ScramFormatter / AlterUserScramCredentials).
+SCRAM_MIN_ITERATIONS = 4096
+SCRAM_MAX_ITERATIONS = 16384
 LOGIN_RETRY_S = 0.5
+
+
+def validate_scram_args(name, password, mechanism, iterations, state):
+    if not name or not str(name).strip():
+        raise KafkaModuleError("name is empty: give the SCRAM user name")
+    if iterations < SCRAM_MIN_ITERATIONS:
+        raise KafkaModuleError(
+            "iterations %d is too low: Kafka refuses fewer than %d SCRAM iterations (use the default 8192)"
+            % (iterations, SCRAM_MIN_ITERATIONS)
+        )
+    if iterations > SCRAM_MAX_ITERATIONS:
+        raise KafkaModuleError(
+            "iterations %d is too high: Kafka accepts at most %d" % (iterations, SCRAM_MAX_ITERATIONS)
+        )
+    if mechanism not in SCRAM_MECHANISMS:
+        raise KafkaModuleError("mechanism %r is not one of %s" % (mechanism, ", ".join(SCRAM_MECHANISMS)))
+    if state == "present" and not password:
+        raise KafkaModuleError("password is required with state=present (the user's SCRAM password)")
+
+
+def scram_plan(credentials, mechanism, iterations, state, update_password, password_matches=None):  # noqa: PLR0911
+    """What to do with one user's credential: (action, reason); action is None, "create", "update" or "delete".
+
+    credentials: {mechanism: iterations} as described. password_matches: a callable asked only
+    for update_password=on_mismatch when the credential exists (the login probe).
+    """
+    existing = credentials.get(mechanism)
+    if state == "absent":
+        return ("delete", "the %s credential exists" % mechanism) if existing is not None else (None, "absent")
+    if existing is None:
+        return "create", "no %s credential" % mechanism
+    if update_password == "always":  # noqa: S105 - a choice, not a password
+        return "update", "update_password=always"
+    if update_password == "on_create":  # noqa: S105 - a choice, not a password
+        return None, "exists (update_password=on_create never changes it)"
+    if existing != iterations:
+        return "update", "iterations %d differ from %d" % (existing, iterations)
+    if password_matches is not None and not password_matches():
+        return "update", "the password does not log in"
+    return None, "the password logs in"
 
 
 def login_works(params):

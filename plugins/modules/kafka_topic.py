@@ -150,20 +150,111 @@ changed_keys:
   sample: [partitions, retention.ms]
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     KafkaModuleError,
-    config_value_string,
     connection_argument_spec,
-    partition_change,
-    partition_dicts,
-    replication_factor_refusal,
+    node_id,
     replication_factors,
     run_module,
-    topic_config_changes,
-    topic_overrides,
-    validate_topic_args,
 )
+
+DYNAMIC_TOPIC_SOURCE = "DYNAMIC_TOPIC_CONFIG"
+
+
+def config_value_string(value):
+    """A wanted config value as Kafka describes it: true/false, numbers as digits, lists comma-joined."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(config_value_string(item) for item in value)
+    return str(value).strip()
+
+
+def topic_config_changes(wanted, current):
+    """Compare the managed keys of a topic's config.
+
+    wanted: {key: value or None}; None removes the topic's override (back to the broker default).
+    current: {key: {"value": str, "source": str, ...}} as read with describe_configs.
+    Returns (to_set {key: str}, to_delete [key]): only keys whose value differs.
+    """
+    to_set, to_delete = {}, []
+    for key in sorted(wanted):
+        value = config_value_string(wanted[key])
+        entry = current.get(key)
+        if value is None:
+            if entry is not None and entry.get("source") == DYNAMIC_TOPIC_SOURCE:
+                to_delete.append(key)
+            continue
+        if entry is None or entry.get("is_sensitive") or entry.get("value") != value:
+            to_set[key] = value
+    return to_set, to_delete
+
+
+def topic_overrides(current):
+    """The topic's own settings (not inherited from the broker)."""
+    return dict(
+        (key, entry.get("value"))
+        for key, entry in sorted(current.items())
+        if entry.get("source") == DYNAMIC_TOPIC_SOURCE
+    )
+
+
+def partition_change(name, current, wanted):
+    """The partition count to grow to, or None; refuses a decrease with the reason."""
+    if wanted is None or wanted == current:
+        return None
+    if wanted < current:
+        raise KafkaModuleError(
+            "topic %s has %d partitions and partitions is %d: Kafka cannot remove partitions (their messages would "
+            "be lost and keys would move to other partitions). Keep partitions: %d, or create a new topic with %d "
+            "partitions and move the producers and consumers to it" % (name, current, wanted, current, wanted)
+        )
+    return wanted
+
+
+def replication_factor_refusal(name, current_factors, wanted):
+    """None when the replication factor matches; otherwise the refusal naming the fix."""
+    if wanted is None or current_factors == [wanted]:
+        return None
+    current = "/".join(str(factor) for factor in current_factors)
+    return (
+        "topic %s has replication factor %s and replication_factor is %d: changing it moves replicas between "
+        "brokers (a partition reassignment), which the confluent-kafka AdminClient cannot do. Run "
+        "kafka-reassign-partitions.sh --bootstrap-server <broker> --command-config <admin client properties> "
+        "--reassignment-json-file <plan with %d replicas per partition> --execute, wait for --verify to report "
+        "it complete, then run this task again" % (name, current, wanted, wanted)
+    )
+
+
+def validate_topic_args(name, partitions, replication_factor):
+    if not name or len(name) > 249 or not re.match(r"^[A-Za-z0-9._-]+$", name) or name in (".", ".."):
+        raise KafkaModuleError(
+            "topic name %r is not valid: use up to 249 characters from [A-Za-z0-9._-] (not . or ..)" % name
+        )
+    if partitions is not None and partitions < 1:
+        raise KafkaModuleError("partitions must be at least 1 (got %d)" % partitions)
+    if replication_factor is not None and replication_factor < 1:
+        raise KafkaModuleError("replication_factor must be at least 1 (got %d)" % replication_factor)
+
+
+def partition_dicts(description):
+    """[{partition, leader, replicas, isr}] (broker ids) from a TopicDescription."""
+    partitions = []
+    for info in sorted(description.partitions, key=lambda p: p.id):
+        partitions.append(
+            {
+                "partition": int(info.id),
+                "leader": node_id(info.leader),
+                "replicas": [node_id(node) for node in info.replicas],
+                "isr": [node_id(node) for node in info.isr],
+            }
+        )
+    return partitions
 
 
 def broker_defaults(admin):

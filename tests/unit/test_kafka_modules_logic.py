@@ -77,10 +77,10 @@ class FakeAdmin:
         return [acl for acl in self.acls if acl["principal"] in principals]
 
     def create_acls(self, acls):
-        self.calls.append(("create_acls", [ku.acl_text(a) for a in acls]))
+        self.calls.append(("create_acls", [kafka_acl.acl_text(a) for a in acls]))
 
     def delete_acls(self, acls):
-        self.calls.append(("delete_acls", [ku.acl_text(a) for a in acls]))
+        self.calls.append(("delete_acls", [kafka_acl.acl_text(a) for a in acls]))
 
     def scram_credentials(self, user):
         return dict(self.scram.get(user, {}))
@@ -238,9 +238,9 @@ def acl_module(check_mode=False, **overrides):
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_acl_exclusive_plan(check_mode):
     current = [
-        ku.normalize_acl(acl()),
-        ku.normalize_acl(acl(operation="delete")),
-        ku.normalize_acl(acl("User:other", "write")),
+        kafka_acl.normalize_acl(acl()),
+        kafka_acl.normalize_acl(acl(operation="delete")),
+        kafka_acl.normalize_acl(acl("User:other", "write")),
     ]
     admin = FakeAdmin(acls=current)
     module = acl_module(check_mode, acls=[acl(), acl(operation="write")], exclusive_principals=["connect"])
@@ -258,7 +258,7 @@ def test_acl_exclusive_plan(check_mode):
 
 
 def test_acl_idempotent_and_absent():
-    current = [ku.normalize_acl(acl())]
+    current = [kafka_acl.normalize_acl(acl())]
     admin = FakeAdmin(acls=current)
     assert kafka_acl.run(acl_module(acls=[acl()]), admin)["changed"] is False
     assert admin.changes() == []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +14,11 @@ pytestmark = pytest.mark.unit
 # ansible_collections.cdc.pipeline is importable: tests/unit/conftest.py puts it on sys.path.
 
 from ansible_collections.cdc.pipeline.plugins.module_utils import kafka as ku  # noqa: E402
+
+kafka_topic, kafka_acl, kafka_scram_user, kafka_cluster_info = (
+    importlib.import_module("ansible_collections.cdc.pipeline.plugins.modules." + name)
+    for name in ("kafka_topic", "kafka_acl", "kafka_scram_user", "kafka_cluster_info")
+)
 
 SERVERS = ["10.0.0.21:9092", "10.0.0.22:9092"]
 
@@ -276,7 +282,7 @@ def entry(value, source="DYNAMIC_TOPIC_CONFIG", sensitive=False):
     ],
 )
 def test_config_value_string(value, text):
-    assert ku.config_value_string(value) == text
+    assert kafka_topic.config_value_string(value) == text
 
 
 def test_topic_config_changes_compare_strings_and_only_managed_keys():
@@ -294,33 +300,37 @@ def test_topic_config_changes_compare_strings_and_only_managed_keys():
         "unclean.leader.election.enable": False,
         "max.message.bytes": 2097152,
     }
-    to_set, to_delete = ku.topic_config_changes(wanted, current)
+    to_set, to_delete = kafka_topic.topic_config_changes(wanted, current)
     assert to_set == {"min.insync.replicas": "3", "max.message.bytes": "2097152"}
     assert to_delete == []
 
 
 def test_null_removes_only_a_topic_override():
     current = {"retention.ms": entry("1000"), "segment.ms": entry("604800000", "DEFAULT_CONFIG")}
-    to_set, to_delete = ku.topic_config_changes({"retention.ms": None, "segment.ms": None, "absent.key": None}, current)
+    to_set, to_delete = kafka_topic.topic_config_changes(
+        {"retention.ms": None, "segment.ms": None, "absent.key": None}, current
+    )
     assert (to_set, to_delete) == ({}, ["retention.ms"])
 
 
 def test_sensitive_values_are_always_written():
-    to_set, to_delete = ku.topic_config_changes({"secret.thing": "x"}, {"secret.thing": entry(None, sensitive=True)})
+    to_set, to_delete = kafka_topic.topic_config_changes(
+        {"secret.thing": "x"}, {"secret.thing": entry(None, sensitive=True)}
+    )
     assert (to_set, to_delete) == ({"secret.thing": "x"}, [])
 
 
 def test_topic_overrides():
     current = {"a": entry("1"), "b": entry("2", "DEFAULT_CONFIG"), "c": entry("3", "STATIC_BROKER_CONFIG")}
-    assert ku.topic_overrides(current) == {"a": "1"}
+    assert kafka_topic.topic_overrides(current) == {"a": "1"}
 
 
 def test_partition_change():
-    assert ku.partition_change("t", 3, None) is None
-    assert ku.partition_change("t", 3, 3) is None
-    assert ku.partition_change("t", 3, 6) == 6
+    assert kafka_topic.partition_change("t", 3, None) is None
+    assert kafka_topic.partition_change("t", 3, 3) is None
+    assert kafka_topic.partition_change("t", 3, 6) == 6
     with pytest.raises(ku.KafkaModuleError) as refused:
-        ku.partition_change("t", 6, 3)
+        kafka_topic.partition_change("t", 6, 3)
     message = str(refused.value)
     assert "topic t has 6 partitions and partitions is 3" in message
     assert "cannot remove partitions" in message
@@ -328,13 +338,13 @@ def test_partition_change():
 
 
 def test_replication_factor_refusal_names_the_reassignment():
-    assert ku.replication_factor_refusal("t", [3], None) is None
-    assert ku.replication_factor_refusal("t", [3], 3) is None
-    message = ku.replication_factor_refusal("t", [1], 3)
+    assert kafka_topic.replication_factor_refusal("t", [3], None) is None
+    assert kafka_topic.replication_factor_refusal("t", [3], 3) is None
+    message = kafka_topic.replication_factor_refusal("t", [1], 3)
     assert "replication factor 1 and replication_factor is 3" in message
     assert "kafka-reassign-partitions.sh" in message
     assert "confluent-kafka AdminClient cannot" in message
-    assert "replication factor 2/3" in ku.replication_factor_refusal("t", [2, 3], 3)
+    assert "replication factor 2/3" in kafka_topic.replication_factor_refusal("t", [2, 3], 3)
 
 
 def test_replication_factors():
@@ -355,7 +365,7 @@ def test_replication_factors():
 )
 def test_invalid_topic_args(name, partitions, factor, message):
     with pytest.raises(ku.KafkaModuleError, match=message):
-        ku.validate_topic_args(name, partitions, factor)
+        kafka_topic.validate_topic_args(name, partitions, factor)
 
 
 def test_partition_dicts_sort_and_map_node_ids():
@@ -368,7 +378,7 @@ def test_partition_dicts_sort_and_map_node_ids():
             SimpleNamespace(id=0, leader=node(1), replicas=[node(1), node(2)], isr=[node(1), node(2)]),
         ]
     )
-    assert ku.partition_dicts(description) == [
+    assert kafka_topic.partition_dicts(description) == [
         {"partition": 0, "leader": 1, "replicas": [1, 2], "isr": [1, 2]},
         {"partition": 1, "leader": -1, "replicas": [2, 1], "isr": [1]},
     ]
@@ -384,7 +394,7 @@ def acl(**overrides):
 
 
 def test_normalize_acl_defaults_and_forms():
-    assert ku.normalize_acl(acl(principal="connect")) == {
+    assert kafka_acl.normalize_acl(acl(principal="connect")) == {
         "principal": "User:connect",
         "resource_type": "topic",
         "resource_name": "cdc.events",
@@ -393,7 +403,7 @@ def test_normalize_acl_defaults_and_forms():
         "permission": "allow",
         "host": "*",
     }
-    normalized = ku.normalize_acl(
+    normalized = kafka_acl.normalize_acl(
         acl(resource_type="cluster", resource_name=None, operation="IDEMPOTENT-WRITE", permission="DENY")
     )
     assert (normalized["resource_name"], normalized["operation"], normalized["permission"]) == (
@@ -418,44 +428,46 @@ def test_normalize_acl_defaults_and_forms():
 )
 def test_invalid_acls(overrides, message):
     with pytest.raises(ku.KafkaModuleError, match=message):
-        ku.normalize_acl(acl(**overrides))
+        kafka_acl.normalize_acl(acl(**overrides))
 
 
 def test_plan_present_adds_only_missing():
-    read, write = ku.normalize_acl(acl()), ku.normalize_acl(acl(operation="write"))
-    to_add, to_remove = ku.plan_acls([read, write, read], [read])
+    read, write = kafka_acl.normalize_acl(acl()), kafka_acl.normalize_acl(acl(operation="write"))
+    to_add, to_remove = kafka_acl.plan_acls([read, write, read], [read])
     assert (to_add, to_remove) == ([write], [])
-    assert ku.plan_acls([read, write], [read, write]) == ([], [])
+    assert kafka_acl.plan_acls([read, write], [read, write]) == ([], [])
 
 
 def test_plan_exclusive_removes_drift_of_listed_principals_only():
-    read = ku.normalize_acl(acl())
-    drift = ku.normalize_acl(acl(operation="delete"))
-    other = ku.normalize_acl(acl(principal="User:other", operation="write"))
-    to_add, to_remove = ku.plan_acls([read], [read, drift, other], exclusive_principals=["connect"])
+    read = kafka_acl.normalize_acl(acl())
+    drift = kafka_acl.normalize_acl(acl(operation="delete"))
+    other = kafka_acl.normalize_acl(acl(principal="User:other", operation="write"))
+    to_add, to_remove = kafka_acl.plan_acls([read], [read, drift, other], exclusive_principals=["connect"])
     assert (to_add, to_remove) == ([], [drift])
     # a listed principal with no wanted ACL loses all of its ACLs
-    assert ku.plan_acls([], [read, drift, other], exclusive_principals=["User:other"]) == ([], [other])
+    assert kafka_acl.plan_acls([], [read, drift, other], exclusive_principals=["User:other"]) == ([], [other])
 
 
 def test_plan_absent_removes_existing_wanted_only():
-    read, write = ku.normalize_acl(acl()), ku.normalize_acl(acl(operation="write"))
-    assert ku.plan_acls([read, write], [read], state="absent") == ([], [read])
-    assert ku.plan_acls([write], [read], state="absent") == ([], [])
+    read, write = kafka_acl.normalize_acl(acl()), kafka_acl.normalize_acl(acl(operation="write"))
+    assert kafka_acl.plan_acls([read, write], [read], state="absent") == ([], [read])
+    assert kafka_acl.plan_acls([write], [read], state="absent") == ([], [])
 
 
 def test_acl_text():
-    line = ku.acl_text(ku.normalize_acl(acl(pattern_type="prefixed", resource_name="cdc.")))
+    line = kafka_acl.acl_text(kafka_acl.normalize_acl(acl(pattern_type="prefixed", resource_name="cdc.")))
     assert line == "User:connect ALLOW READ topic:cdc. (prefixed) from *"
 
 
 def test_acl_binding_round_trip():
     pytest.importorskip("confluent_kafka")
     for wanted in (
-        ku.normalize_acl(acl()),
-        ku.normalize_acl(acl(resource_type="cluster", resource_name=None, operation="describe_configs")),
-        ku.normalize_acl(acl(resource_type="group", resource_name="g-", pattern_type="prefixed", permission="deny")),
-        ku.normalize_acl(acl(resource_type="transactional_id", resource_name="tx", host="10.0.0.5")),
+        kafka_acl.normalize_acl(acl()),
+        kafka_acl.normalize_acl(acl(resource_type="cluster", resource_name=None, operation="describe_configs")),
+        kafka_acl.normalize_acl(
+            acl(resource_type="group", resource_name="g-", pattern_type="prefixed", permission="deny")
+        ),
+        kafka_acl.normalize_acl(acl(resource_type="transactional_id", resource_name="tx", host="10.0.0.5")),
     ):
         assert ku.acl_from_binding(ku.acl_binding(wanted)) == wanted
         assert ku.acl_binding(wanted, as_filter=True).principal == wanted["principal"]
@@ -487,7 +499,7 @@ def never_asked():
     ],
 )
 def test_scram_plan(credentials, state, update, matches, action):
-    assert ku.scram_plan(credentials, MECH, 8192, state, update, matches)[0] == action
+    assert kafka_scram_user.scram_plan(credentials, MECH, 8192, state, update, matches)[0] == action
 
 
 @pytest.mark.parametrize(
@@ -501,17 +513,17 @@ def test_scram_plan(credentials, state, update, matches, action):
 )
 def test_invalid_scram_args(iterations, password, state, message):
     with pytest.raises(ku.KafkaModuleError, match=message):
-        ku.validate_scram_args("connect", password, MECH, iterations, state)
+        kafka_scram_user.validate_scram_args("connect", password, MECH, iterations, state)
 
 
 def test_valid_scram_args():
-    ku.validate_scram_args("connect", "pw", MECH, 4096, "present")
-    ku.validate_scram_args("connect", None, MECH, 8192, "absent")
+    kafka_scram_user.validate_scram_args("connect", "pw", MECH, 4096, "present")
+    kafka_scram_user.validate_scram_args("connect", None, MECH, 8192, "absent")
 
 
 def test_scram_mechanism_names():
     pytest.importorskip("confluent_kafka")
-    for name in ku.SCRAM_MECHANISMS:
+    for name in kafka_scram_user.SCRAM_MECHANISMS:
         assert ku.scram_mechanism_name(ku.scram_mechanism(name)) == name
 
 
@@ -526,7 +538,7 @@ def test_partition_health():
         ],
         "a": [{"partition": 0, "leader": -1, "replicas": [3], "isr": []}],
     }
-    summary = ku.partition_health(topics, {"a": 1, "b": 2}, [1, 2, 3, 4])
+    summary = kafka_cluster_info.partition_health(topics, {"a": 1, "b": 2}, [1, 2, 3, 4])
     assert summary["under_replicated"] == [
         {"topic": "a", "partition": 0, "replicas": [3], "isr": []},
         {"topic": "b", "partition": 1, "replicas": [2, 3, 1], "isr": [2]},
@@ -542,7 +554,7 @@ def test_partition_health():
 
 def test_healthy_cluster():
     topics = {"t": [{"partition": 0, "leader": 1, "replicas": [1, 2], "isr": [2, 1]}]}
-    summary = ku.partition_health(topics, {"t": None}, [1, 2])
+    summary = kafka_cluster_info.partition_health(topics, {"t": None}, [1, 2])
     assert summary == {
         "under_replicated": [],
         "under_min_isr": [],
