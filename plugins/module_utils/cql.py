@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared logic of the cdc.pipeline CQL modules (scylla_cdc, scylla_role).
+"""Transport and shared rules of the cdc.pipeline CQL modules (scylla_cdc, scylla_role) and the
+scylla role's CQL helper (roles/scylla/files/cdc_scylla_cql.py).
 
 One place for: the connection options and a cassandra-driver session whose every failure
 becomes ONE message naming the fix (unreachable nodes, refused login, TLS verification, TLS
 against a plain port or the reverse, missing permission), the server flavour (ScyllaDB or
-Apache Cassandra), CQL quoting, the codec of ScyllaDB's `cdc` schema extension, the CDC option
-normalisation, and the role grant plans. Nothing here calls fail_json: errors are raised as
-CqlModuleError.
+Apache Cassandra), CQL quoting and table names, and statements applied in order. The CDC
+options live in scylla_cdc_options.py, the role grant plans in the scylla_role module.
+Nothing here calls fail_json: errors are raised as CqlModuleError.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +20,6 @@ import logging
 import re
 import socket
 import ssl
-import struct
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -422,15 +422,6 @@ def server_flavour(client):
     return describe_flavour(names, release, scylla_version)
 
 
-def not_scylla_message(flavour, params):
-    return (
-        "the CQL server at %s port %s is not a ScyllaDB server: it is Apache Cassandra %s (its keyspace system has "
-        "no scylla_* tables). CDC as this module manages it (the table option cdc = {...}, read by the ScyllaDB CDC "
-        "source connector) exists only in ScyllaDB: point login_hosts at the ScyllaDB nodes"
-        % (", ".join(params.get("login_hosts") or []), params.get("login_port"), flavour.get("release_version"))
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # CQL text
 # --------------------------------------------------------------------------------------------
@@ -477,6 +468,18 @@ def qualified_table(keyspace, table):
     return "%s.%s" % (quote_identifier(keyspace), quote_identifier(table))
 
 
+def parse_table_name(text):
+    """'ks.table' -> (ks, table); either part may be "double-quoted" (case-sensitive names)."""
+    raw = str(text or "").strip()
+    match = re.match(r'^("(?:[^"]|"")+"|[^".]+)\.("(?:[^"]|"")+"|[^".]+)$', raw)
+    if not match:
+        raise CqlModuleError(
+            "tables entry %r is not keyspace.table: give each table as keyspace.table (names as system_schema "
+            'stores them; "double-quote" a part with upper case)' % text
+        )
+    return unquote_identifier(match.group(1)), unquote_identifier(match.group(2))
+
+
 class Statement:
     """A CQL statement and the text that may be shown (secrets masked)."""
 
@@ -506,375 +509,3 @@ def apply_statements(client, statements):
             raise CqlModuleError("%s. Applied before the failure: %s" % (exc, applied), kind=exc.kind) from exc
         done.append(statement)
     return [statement.shown for statement in done]
-
-
-# --------------------------------------------------------------------------------------------
-# ScyllaDB CDC options
-# --------------------------------------------------------------------------------------------
-
-CDC_EXTENSION = "cdc"
-LOG_TABLE_SUFFIX = "_scylla_cdc_log"
-# Order of the keys in the statements and results (ScyllaDB's cdc::options::to_map has these five).
-CDC_KEYS = ("enabled", "preimage", "postimage", "delta", "ttl")
-# ScyllaDB's defaults (cdc/cdc_options.hh): what a table gets for a key the map leaves out.
-CDC_DEFAULTS = {"enabled": "false", "preimage": "false", "postimage": "false", "delta": "full", "ttl": "86400"}
-CDC_TTL_MAX = 2147483647  # ScyllaDB parses ttl with std::stoi into an int
-_TRUE_TEXTS = ("true", "1", "yes", "on")
-_FALSE_TEXTS = ("false", "0", "no", "off")
-
-
-def decode_cdc_extension(blob, where="the cdc extension"):
-    """ScyllaDB's serialised cdc options (system_schema.tables.extensions['cdc']) as a dict of strings.
-
-    The format is ScyllaDB's IDL serialisation of std::map<sstring, sstring>
-    (cdc/cdc_extension.hh: ser::serialize_to_buffer(options.to_map())): a uint32 entry count,
-    then per entry a uint32 byte length and the UTF-8 key, a uint32 byte length and the UTF-8
-    value; every integer little-endian (serializer.hh serialize_integral: cpu_to_le;
-    serializer_impl.hh serializer<std::map> and serializer<sstring>). None (no extension) is {}.
-    Anything else that does not parse exactly raises CqlModuleError.
-    """
-    if blob is None:
-        return {}
-    data = bytes(blob)
-    reader = _BlobReader(data, where)
-    count = reader.uint32("entry count")
-    # Each entry takes at least 8 bytes (two lengths): a larger count cannot be real.
-    if count > (len(data) - 4) // 8:
-        reader.fail("entry count %d does not fit in %d bytes" % (count, len(data)))
-    options = {}
-    for index in range(count):
-        key = reader.text("key %d" % index)
-        value = reader.text("value of %r" % key)
-        if key in options:
-            reader.fail("key %r appears twice" % key)
-        options[key] = value
-    if reader.remaining():
-        reader.fail("%d bytes left after %d entries" % (reader.remaining(), count))
-    return options
-
-
-def encode_cdc_extension(options):
-    """The inverse of decode_cdc_extension (keys in std::map order): what ScyllaDB stores for options."""
-    parts = [struct.pack("<I", len(options))]
-    for key in sorted(options):
-        for text in (key, options[key]):
-            encoded = str(text).encode("utf-8")
-            parts.append(struct.pack("<I", len(encoded)) + encoded)
-    return b"".join(parts)
-
-
-class _BlobReader:
-    def __init__(self, data, where):
-        self.data = data
-        self.where = where
-        self.offset = 0
-
-    def remaining(self):
-        return len(self.data) - self.offset
-
-    def fail(self, detail):
-        shown = self.data[:48].hex() + ("..." if len(self.data) > 48 else "")
-        raise CqlModuleError(
-            "%s is not ScyllaDB's cdc options encoding (little-endian uint32 entry count, then uint32-length-prefixed "
-            "UTF-8 key and value per entry): %s (%d bytes: %s). Check that the server is ScyllaDB and report these "
-            "bytes with its version" % (self.where, detail, len(self.data), shown or "empty")
-        )
-
-    def uint32(self, what):
-        if self.remaining() < 4:
-            self.fail("%s: need 4 bytes at offset %d, %d left" % (what, self.offset, self.remaining()))
-        (value,) = struct.unpack_from("<I", self.data, self.offset)
-        self.offset += 4
-        return value
-
-    def text(self, what):
-        length = self.uint32("length of " + what)
-        if length > self.remaining():
-            self.fail("%s: length %d at offset %d, only %d bytes left" % (what, length, self.offset, self.remaining()))
-        raw = self.data[self.offset : self.offset + length]
-        self.offset += length
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self.fail("%s is not UTF-8" % what)
-
-
-def _bool_text(value, option):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value).strip().lower()
-    if text in _TRUE_TEXTS:
-        return "true"
-    if text in _FALSE_TEXTS:
-        return "false"
-    raise CqlModuleError("%s must be true or false (got %r)" % (option, value))
-
-
-def preimage_text(value):
-    """preimage as ScyllaDB stores it: 'false', 'true' (changed columns) or 'full' (the whole row)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value).strip().lower()
-    if text == "full":
-        return "full"
-    try:
-        return _bool_text(text, "preimage")
-    except CqlModuleError:
-        raise CqlModuleError(
-            "preimage must be false, true (changed columns) or full (whole row), got %r" % value
-        ) from None
-
-
-def delta_text(value):
-    text = str(value).strip().lower()
-    if text not in ("full", "keys"):
-        raise CqlModuleError("delta must be full or keys (got %r)" % value)
-    return text
-
-
-def ttl_text(value):
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise CqlModuleError("ttl must be a number of seconds (got %r)" % value) from None
-    if not 0 <= number <= CDC_TTL_MAX:
-        raise CqlModuleError(
-            "ttl must be between 0 (log rows never expire) and %d seconds (got %d)" % (CDC_TTL_MAX, number)
-        )
-    return str(number)
-
-
-_NORMALISERS = {
-    "enabled": lambda value: _bool_text(value, "enabled"),
-    "preimage": preimage_text,
-    "postimage": lambda value: _bool_text(value, "postimage"),
-    "delta": delta_text,
-    "ttl": ttl_text,
-}
-
-
-def stored_cdc_options(stored):
-    """The five managed options of a table, complete, from its decoded extension map.
-
-    ScyllaDB stores a disabled table as an empty map (older releases) or with enabled=false; a
-    missing key has ScyllaDB's default. Unknown keys (newer releases keep internal state there)
-    are left out: they are not options one can set. A value this module cannot read falls back
-    to the raw text, so a diff shows it rather than failing.
-    """
-    lowered = dict((str(key).lower(), str(value).lower()) for key, value in (stored or {}).items())
-    options = {}
-    for key in CDC_KEYS:
-        value = lowered.get(key, CDC_DEFAULTS[key])
-        try:
-            options[key] = _NORMALISERS[key](value)
-        except CqlModuleError:
-            options[key] = value
-    return options
-
-
-def wanted_cdc_options(requested, current):
-    """The complete option map to send: requested values over the current ones.
-
-    requested: {key: value or None} (None = not given). An enabled table keeps its current values
-    for keys not given (tuning one option changes only that one); a disabled table starts from
-    ScyllaDB's defaults, as ScyllaDB itself would.
-    """
-    base = dict(current) if current.get("enabled") == "true" else dict(CDC_DEFAULTS)
-    for key in CDC_KEYS:
-        if requested.get(key) is not None:
-            base[key] = _NORMALISERS[key](requested[key])
-    return dict((key, base[key]) for key in CDC_KEYS)
-
-
-def cdc_changed_keys(current, wanted):
-    """Keys whose value differs; nothing when CDC is off and stays off (a disabled table keeps no options)."""
-    if current.get("enabled") != "true" and wanted.get("enabled") != "true":
-        return []
-    return [key for key in CDC_KEYS if current.get(key) != wanted.get(key)]
-
-
-def alter_cdc_statement(keyspace, table, options):
-    """ALTER TABLE with the complete cdc map: a map without `enabled` would silently mean "disabled"."""
-    missing = [key for key in CDC_KEYS if key not in options]
-    if missing:
-        raise CqlModuleError("internal error: cdc options without %s" % ", ".join(missing))
-    pairs = ", ".join("%s: %s" % (string_literal(key), string_literal(options[key])) for key in CDC_KEYS)
-    return "ALTER TABLE %s WITH cdc = {%s}" % (qualified_table(keyspace, table), pairs)
-
-
-def parse_table_name(text):
-    """'ks.table' -> (ks, table); either part may be "double-quoted" (case-sensitive names)."""
-    raw = str(text or "").strip()
-    match = re.match(r'^("(?:[^"]|"")+"|[^".]+)\.("(?:[^"]|"")+"|[^".]+)$', raw)
-    if not match:
-        raise CqlModuleError(
-            "tables entry %r is not keyspace.table: give each table as keyspace.table (names as system_schema "
-            'stores them; "double-quote" a part with upper case)' % text
-        )
-    return unquote_identifier(match.group(1)), unquote_identifier(match.group(2))
-
-
-# --------------------------------------------------------------------------------------------
-# Role grants
-# --------------------------------------------------------------------------------------------
-
-PERMISSIONS = tuple("CREATE ALTER DROP SELECT MODIFY AUTHORIZE DESCRIBE EXECUTE UNMASK SELECT_MASKED".split())
-_DATA_PERMISSIONS = frozenset(("CREATE", "ALTER", "DROP", "SELECT", "MODIFY", "AUTHORIZE", "UNMASK", "SELECT_MASKED"))
-# What each resource accepts (Cassandra's DataResource/RoleResource applicablePermissions;
-# ScyllaDB's auth/resource.cc has the same sets, without the masking permissions).
-APPLICABLE_PERMISSIONS = {
-    "all_keyspaces": _DATA_PERMISSIONS,
-    "keyspace": _DATA_PERMISSIONS,
-    "table": _DATA_PERMISSIONS - frozenset(["CREATE"]),
-    "all_roles": frozenset(("CREATE", "ALTER", "DROP", "AUTHORIZE", "DESCRIBE")),
-    "role": frozenset(("ALTER", "DROP", "AUTHORIZE")),
-}
-RESOURCE_FORMS = "ALL KEYSPACES, KEYSPACE <ks>, TABLE <ks>.<table>, ALL ROLES or ROLE <name>"
-
-
-def parse_declared_resource(text):
-    """A resource as the module's users write it -> a tuple (kind, names...)."""
-    raw = " ".join(str(text or "").split())
-    upper = raw.upper()
-    if upper == "ALL KEYSPACES":
-        return ("all_keyspaces",)
-    if upper == "ALL ROLES":
-        return ("all_roles",)
-    word, _space, rest = raw.partition(" ")
-    word = word.upper()
-    if word == "KEYSPACE" and rest and "." not in rest.strip('"'):
-        return ("keyspace", unquote_identifier(rest))
-    if word == "TABLE" and rest:
-        keyspace, table = parse_table_name(rest)
-        return ("table", keyspace, table)
-    if word == "ROLE" and rest:
-        name = rest.strip()
-        if len(name) >= 2 and name[0] == name[-1] == "'":
-            name = name[1:-1].replace("''", "'")
-        return ("role", unquote_identifier(name))
-    raise CqlModuleError("permission resource %r is not one of %s" % (text, RESOURCE_FORMS))
-
-
-_LISTED_PATTERNS = (
-    (re.compile(r"^<all keyspaces>$"), lambda m: ("all_keyspaces",)),
-    (re.compile(r"^<keyspace (.+)>$"), lambda m: ("keyspace", m.group(1))),
-    (re.compile(r"^<table ([^.]+)\.(.+)>$"), lambda m: ("table", m.group(1), m.group(2))),
-    (re.compile(r"^<all roles>$"), lambda m: ("all_roles",)),
-    (re.compile(r"^<role (.+)>$"), lambda m: ("role", m.group(1))),
-    (re.compile(r"^<all functions>$"), lambda m: ("all_functions",)),
-    (re.compile(r"^<all functions in (?:keyspace )?(.+)>$"), lambda m: ("all_functions_in_keyspace", m.group(1))),
-    (re.compile(r"^<function (.+)>$"), lambda m: ("function", m.group(1))),
-    (re.compile(r"^<all mbeans>$"), lambda m: ("all_mbeans",)),
-    (re.compile(r"^<mbean (.+)>$"), lambda m: ("mbean", m.group(1))),
-)
-
-
-def parse_listed_resource(text):
-    """A resource as LIST PERMISSIONS prints it ('<table ks.t>', ...) -> the same tuples; ("unknown", text) else."""
-    raw = str(text or "").strip()
-    for pattern, build in _LISTED_PATTERNS:
-        match = pattern.match(raw)
-        if match:
-            return build(match)
-    return ("unknown", raw)
-
-
-# Readable (and, with quoted names, CQL) form of each resource kind.
-_RESOURCE_TEMPLATES = {
-    "all_keyspaces": "ALL KEYSPACES",
-    "keyspace": "KEYSPACE {0}",
-    "table": "TABLE {0}.{1}",
-    "all_roles": "ALL ROLES",
-    "role": "ROLE {0}",
-    "all_functions": "ALL FUNCTIONS",
-    "all_functions_in_keyspace": "ALL FUNCTIONS IN KEYSPACE {0}",
-    "function": "FUNCTION {0}",
-    "all_mbeans": "ALL MBEANS",
-    "mbean": "MBEAN {0}",
-}
-# How each name of a resource is written in CQL; kinds missing here cannot be written by the module.
-_CQL_NAME_QUOTING = {
-    "all_keyspaces": (),
-    "keyspace": (quote_identifier,),
-    "table": (quote_identifier, quote_identifier),
-    "all_roles": (),
-    "role": (string_literal,),
-    "all_functions": (),
-    "all_functions_in_keyspace": (quote_identifier,),
-    "all_mbeans": (),
-    "mbean": (string_literal,),
-}
-
-
-def resource_text(resource):
-    """The readable form used in results and diffs: 'TABLE ks.t'."""
-    template = _RESOURCE_TEMPLATES.get(resource[0])
-    return template.format(*resource[1:]) if template else str(resource[-1])
-
-
-def resource_cql(resource):
-    """The resource in CQL (quoted names), or None when the module cannot write it (a function signature, ...)."""
-    quoting = _CQL_NAME_QUOTING.get(resource[0])
-    if quoting is None:
-        return None
-    names = [quote(name) for quote, name in zip(quoting, resource[1:], strict=True)]
-    return _RESOURCE_TEMPLATES[resource[0]].format(*names)
-
-
-def normalize_permission(value):
-    text = str(value or "").strip().upper().replace(" ", "_")
-    if text in ("ALL", "ALL_PERMISSIONS"):
-        raise CqlModuleError(
-            "permission %s is not accepted: list the permissions the role needs one by one (least privilege), "
-            "for example SELECT" % value
-        )
-    if text not in PERMISSIONS:
-        raise CqlModuleError("permission %r is not one of %s" % (value, ", ".join(PERMISSIONS)))
-    return text
-
-
-def normalize_grant(entry):
-    """One declared grant {permission, resource} -> (PERMISSION, resource tuple), checked for applicability."""
-    if not isinstance(entry, dict) or not entry.get("permission") or not entry.get("resource"):
-        raise CqlModuleError(
-            "permissions entry %r needs permission and resource, e.g. {permission: SELECT, resource: TABLE ks.t}"
-            % (entry,)
-        )
-    permission = normalize_permission(entry["permission"])
-    resource = parse_declared_resource(entry["resource"])
-    if permission not in APPLICABLE_PERMISSIONS[resource[0]]:
-        raise CqlModuleError(
-            "permission %s does not apply to %s (it takes %s)"
-            % (permission, resource_text(resource), ", ".join(sorted(APPLICABLE_PERMISSIONS[resource[0]])))
-        )
-    return permission, resource
-
-
-def grant_text(grant):
-    return "%s ON %s" % (grant[0], resource_text(grant[1]))
-
-
-def sort_grants(grants):
-    return sorted(set(grants), key=lambda grant: (resource_text(grant[1]), grant[0]))
-
-
-def plan_grants(wanted, current, exclusive):
-    """(to_grant, to_revoke): what is missing, and with exclusive what is granted but not wanted."""
-    wanted_set, current_set = set(wanted), set(current)
-    to_grant = sort_grants(wanted_set - current_set)
-    to_revoke = sort_grants(current_set - wanted_set) if exclusive else []
-    return to_grant, to_revoke
-
-
-def grant_statement(grant, role):
-    return Statement("GRANT %s ON %s TO %s" % (grant[0], resource_cql(grant[1]), string_literal(role)))
-
-
-def revoke_statement(grant, role):
-    cql = resource_cql(grant[1])
-    if cql is None:
-        raise CqlModuleError(
-            "role %s holds %s, which this module cannot revoke (it does not know how to write that resource in "
-            "CQL): revoke it by hand, or run with exclusive=false" % (role, grant_text(grant))
-        )
-    return Statement("REVOKE %s ON %s FROM %s" % (grant[0], cql, string_literal(role)))

@@ -153,25 +153,35 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
-    CDC_EXTENSION,
-    LOG_TABLE_SUFFIX,
     SCYLLA,
     CqlModuleError,
     Statement,
-    alter_cdc_statement,
     apply_statements,
-    cdc_changed_keys,
     connection_argument_spec,
-    decode_cdc_extension,
-    not_scylla_message,
     parse_table_name,
     run_module,
     server_flavour,
+)
+from ansible_collections.cdc.pipeline.plugins.module_utils.scylla_cdc_options import (
+    CDC_EXTENSION,
+    LOG_TABLE_SUFFIX,
+    alter_cdc_statement,
+    cdc_changed_keys,
+    decode_cdc_extension,
     stored_cdc_options,
     wanted_cdc_options,
 )
 
 REQUESTED_KEYS = ("enabled", "preimage", "postimage", "delta", "ttl")
+
+
+def not_scylla_message(flavour, params):
+    return (
+        "the CQL server at %s port %s is not a ScyllaDB server: it is Apache Cassandra %s (its keyspace system has "
+        "no scylla_* tables). CDC as this module manages it (the table option cdc = {...}, read by the ScyllaDB CDC "
+        "source connector) exists only in ScyllaDB: point login_hosts at the ScyllaDB nodes"
+        % (", ".join(params.get("login_hosts") or []), params.get("login_port"), flavour.get("release_version"))
+    )
 
 
 def target_tables(names):

@@ -208,6 +208,8 @@ statements:
   sample: ["CREATE ROLE 'cdc_connector' WITH PASSWORD = '********' AND LOGIN = true AND SUPERUSER = false"]
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     CqlClient,
@@ -215,17 +217,174 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     Statement,
     apply_statements,
     connection_argument_spec,
-    grant_statement,
-    grant_text,
-    normalize_grant,
-    parse_listed_resource,
-    plan_grants,
-    revoke_statement,
+    parse_table_name,
+    quote_identifier,
     run_module,
-    sort_grants,
     string_literal,
+    unquote_identifier,
 )
 from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import MASK
+
+PERMISSIONS = tuple("CREATE ALTER DROP SELECT MODIFY AUTHORIZE DESCRIBE EXECUTE UNMASK SELECT_MASKED".split())
+_DATA_PERMISSIONS = frozenset(("CREATE", "ALTER", "DROP", "SELECT", "MODIFY", "AUTHORIZE", "UNMASK", "SELECT_MASKED"))
+# What each resource accepts (Cassandra's DataResource/RoleResource applicablePermissions;
+# ScyllaDB's auth/resource.cc has the same sets, without the masking permissions).
+APPLICABLE_PERMISSIONS = {
+    "all_keyspaces": _DATA_PERMISSIONS,
+    "keyspace": _DATA_PERMISSIONS,
+    "table": _DATA_PERMISSIONS - frozenset(["CREATE"]),
+    "all_roles": frozenset(("CREATE", "ALTER", "DROP", "AUTHORIZE", "DESCRIBE")),
+    "role": frozenset(("ALTER", "DROP", "AUTHORIZE")),
+}
+RESOURCE_FORMS = "ALL KEYSPACES, KEYSPACE <ks>, TABLE <ks>.<table>, ALL ROLES or ROLE <name>"
+
+
+def parse_declared_resource(text):
+    """A resource as the module's users write it -> a tuple (kind, names...)."""
+    raw = " ".join(str(text or "").split())
+    upper = raw.upper()
+    if upper == "ALL KEYSPACES":
+        return ("all_keyspaces",)
+    if upper == "ALL ROLES":
+        return ("all_roles",)
+    word, _space, rest = raw.partition(" ")
+    word = word.upper()
+    if word == "KEYSPACE" and rest and "." not in rest.strip('"'):
+        return ("keyspace", unquote_identifier(rest))
+    if word == "TABLE" and rest:
+        keyspace, table = parse_table_name(rest)
+        return ("table", keyspace, table)
+    if word == "ROLE" and rest:
+        name = rest.strip()
+        if len(name) >= 2 and name[0] == name[-1] == "'":
+            name = name[1:-1].replace("''", "'")
+        return ("role", unquote_identifier(name))
+    raise CqlModuleError("permission resource %r is not one of %s" % (text, RESOURCE_FORMS))
+
+
+_LISTED_PATTERNS = (
+    (re.compile(r"^<all keyspaces>$"), lambda m: ("all_keyspaces",)),
+    (re.compile(r"^<keyspace (.+)>$"), lambda m: ("keyspace", m.group(1))),
+    (re.compile(r"^<table ([^.]+)\.(.+)>$"), lambda m: ("table", m.group(1), m.group(2))),
+    (re.compile(r"^<all roles>$"), lambda m: ("all_roles",)),
+    (re.compile(r"^<role (.+)>$"), lambda m: ("role", m.group(1))),
+    (re.compile(r"^<all functions>$"), lambda m: ("all_functions",)),
+    (re.compile(r"^<all functions in (?:keyspace )?(.+)>$"), lambda m: ("all_functions_in_keyspace", m.group(1))),
+    (re.compile(r"^<function (.+)>$"), lambda m: ("function", m.group(1))),
+    (re.compile(r"^<all mbeans>$"), lambda m: ("all_mbeans",)),
+    (re.compile(r"^<mbean (.+)>$"), lambda m: ("mbean", m.group(1))),
+)
+
+
+def parse_listed_resource(text):
+    """A resource as LIST PERMISSIONS prints it ('<table ks.t>', ...) -> the same tuples; ("unknown", text) else."""
+    raw = str(text or "").strip()
+    for pattern, build in _LISTED_PATTERNS:
+        match = pattern.match(raw)
+        if match:
+            return build(match)
+    return ("unknown", raw)
+
+
+# Readable (and, with quoted names, CQL) form of each resource kind.
+_RESOURCE_TEMPLATES = {
+    "all_keyspaces": "ALL KEYSPACES",
+    "keyspace": "KEYSPACE {0}",
+    "table": "TABLE {0}.{1}",
+    "all_roles": "ALL ROLES",
+    "role": "ROLE {0}",
+    "all_functions": "ALL FUNCTIONS",
+    "all_functions_in_keyspace": "ALL FUNCTIONS IN KEYSPACE {0}",
+    "function": "FUNCTION {0}",
+    "all_mbeans": "ALL MBEANS",
+    "mbean": "MBEAN {0}",
+}
+# How each name of a resource is written in CQL; kinds missing here cannot be written by the module.
+_CQL_NAME_QUOTING = {
+    "all_keyspaces": (),
+    "keyspace": (quote_identifier,),
+    "table": (quote_identifier, quote_identifier),
+    "all_roles": (),
+    "role": (string_literal,),
+    "all_functions": (),
+    "all_functions_in_keyspace": (quote_identifier,),
+    "all_mbeans": (),
+    "mbean": (string_literal,),
+}
+
+
+def resource_text(resource):
+    """The readable form used in results and diffs: 'TABLE ks.t'."""
+    template = _RESOURCE_TEMPLATES.get(resource[0])
+    return template.format(*resource[1:]) if template else str(resource[-1])
+
+
+def resource_cql(resource):
+    """The resource in CQL (quoted names), or None when the module cannot write it (a function signature, ...)."""
+    quoting = _CQL_NAME_QUOTING.get(resource[0])
+    if quoting is None:
+        return None
+    names = [quote(name) for quote, name in zip(quoting, resource[1:], strict=True)]
+    return _RESOURCE_TEMPLATES[resource[0]].format(*names)
+
+
+def normalize_permission(value):
+    text = str(value or "").strip().upper().replace(" ", "_")
+    if text in ("ALL", "ALL_PERMISSIONS"):
+        raise CqlModuleError(
+            "permission %s is not accepted: list the permissions the role needs one by one (least privilege), "
+            "for example SELECT" % value
+        )
+    if text not in PERMISSIONS:
+        raise CqlModuleError("permission %r is not one of %s" % (value, ", ".join(PERMISSIONS)))
+    return text
+
+
+def normalize_grant(entry):
+    """One declared grant {permission, resource} -> (PERMISSION, resource tuple), checked for applicability."""
+    if not isinstance(entry, dict) or not entry.get("permission") or not entry.get("resource"):
+        raise CqlModuleError(
+            "permissions entry %r needs permission and resource, e.g. {permission: SELECT, resource: TABLE ks.t}"
+            % (entry,)
+        )
+    permission = normalize_permission(entry["permission"])
+    resource = parse_declared_resource(entry["resource"])
+    if permission not in APPLICABLE_PERMISSIONS[resource[0]]:
+        raise CqlModuleError(
+            "permission %s does not apply to %s (it takes %s)"
+            % (permission, resource_text(resource), ", ".join(sorted(APPLICABLE_PERMISSIONS[resource[0]])))
+        )
+    return permission, resource
+
+
+def grant_text(grant):
+    return "%s ON %s" % (grant[0], resource_text(grant[1]))
+
+
+def sort_grants(grants):
+    return sorted(set(grants), key=lambda grant: (resource_text(grant[1]), grant[0]))
+
+
+def plan_grants(wanted, current, exclusive):
+    """(to_grant, to_revoke): what is missing, and with exclusive what is granted but not wanted."""
+    wanted_set, current_set = set(wanted), set(current)
+    to_grant = sort_grants(wanted_set - current_set)
+    to_revoke = sort_grants(current_set - wanted_set) if exclusive else []
+    return to_grant, to_revoke
+
+
+def grant_statement(grant, role):
+    return Statement("GRANT %s ON %s TO %s" % (grant[0], resource_cql(grant[1]), string_literal(role)))
+
+
+def revoke_statement(grant, role):
+    cql = resource_cql(grant[1])
+    if cql is None:
+        raise CqlModuleError(
+            "role %s holds %s, which this module cannot revoke (it does not know how to write that resource in "
+            "CQL): revoke it by hand, or run with exclusive=false" % (role, grant_text(grant))
+        )
+    return Statement("REVOKE %s ON %s FROM %s" % (grant[0], cql, string_literal(role)))
 
 
 def list_roles(client):

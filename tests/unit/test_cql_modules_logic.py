@@ -11,7 +11,7 @@ import re
 import pytest
 
 # test_cql_utils puts the collection on sys.path, so the modules import after it.
-from test_cql_utils import cql, params
+from test_cql_utils import cdc_options, cql, encode_cdc_extension, params
 
 scylla_cdc, scylla_role = (
     importlib.import_module("ansible_collections.cdc.pipeline.plugins.modules." + name)
@@ -97,7 +97,7 @@ class FakeClient:
 
     @staticmethod
     def extensions(stored):
-        return {} if stored is None else {"cdc": cql.encode_cdc_extension(stored)}
+        return {} if stored is None else {"cdc": encode_cdc_extension(stored)}
 
     def scylla_keyspaces(self, keyspace):
         if not self.scylla_keyspaces_table:
@@ -154,7 +154,7 @@ def test_enable_sends_the_complete_map_and_check_mode_only_predicts(check_mode: 
     assert result["statements"] == [statement]
     assert client.executed == ([] if check_mode else [statement])
     orders = result["tables"]["shop.orders"]
-    assert orders["before"] == cql.CDC_DEFAULTS
+    assert orders["before"] == cdc_options.CDC_DEFAULTS
     assert orders["after"] == dict(ENABLED, ttl="259200")
     assert orders["changed_keys"] == ["enabled", "postimage", "ttl"]
     assert result["diff"]["after"]["shop.orders"]["postimage"] == "true"

@@ -4,6 +4,7 @@ statements, grant parsing and plans, connection settings and failure wording."""
 
 from __future__ import annotations
 
+import importlib
 import ssl
 import struct
 from pathlib import Path
@@ -16,6 +17,22 @@ pytestmark = pytest.mark.unit
 # ansible_collections.cdc.pipeline is importable: tests/unit/conftest.py puts it on sys.path.
 
 from ansible_collections.cdc.pipeline.plugins.module_utils import cql  # noqa: E402
+from ansible_collections.cdc.pipeline.plugins.module_utils import scylla_cdc_options as cdc_options  # noqa: E402
+
+scylla_cdc, scylla_role = (
+    importlib.import_module("ansible_collections.cdc.pipeline.plugins.modules." + name)
+    for name in ("scylla_cdc", "scylla_role")
+)
+
+
+def encode_cdc_extension(options):
+    """The inverse of decode_cdc_extension (keys in std::map order): what ScyllaDB stores for options."""
+    parts = [struct.pack("<I", len(options))]
+    for key in sorted(options):
+        for text in (key, options[key]):
+            encoded = str(text).encode("utf-8")
+            parts.append(struct.pack("<I", len(encoded)) + encoded)
+    return b"".join(parts)
 
 
 def params(**overrides) -> dict:
@@ -62,11 +79,11 @@ FULL_MAP = (
 
 
 def test_decode_a_literal_vector_byte_for_byte() -> None:
-    assert cql.decode_cdc_extension(ENABLED_ONLY) == {"enabled": "true"}
+    assert cdc_options.decode_cdc_extension(ENABLED_ONLY) == {"enabled": "true"}
 
 
 def test_decode_the_complete_map_scylladb_stores_for_an_enabled_table() -> None:
-    assert cql.decode_cdc_extension(FULL_MAP) == {
+    assert cdc_options.decode_cdc_extension(FULL_MAP) == {
         "delta": "full",
         "enabled": "true",
         "postimage": "true",
@@ -76,20 +93,20 @@ def test_decode_the_complete_map_scylladb_stores_for_an_enabled_table() -> None:
 
 
 def test_decode_an_empty_map_and_a_missing_extension() -> None:
-    assert cql.decode_cdc_extension(u32(0)) == {}
-    assert cql.decode_cdc_extension(None) == {}
+    assert cdc_options.decode_cdc_extension(u32(0)) == {}
+    assert cdc_options.decode_cdc_extension(None) == {}
 
 
 def test_decode_keeps_unknown_keys_and_utf8() -> None:
     blob = u32(2) + entry("enabled", "true") + entry("zukünftig", "ä")
-    assert cql.decode_cdc_extension(blob) == {"enabled": "true", "zukünftig": "ä"}
+    assert cdc_options.decode_cdc_extension(blob) == {"enabled": "true", "zukünftig": "ä"}
 
 
 def test_encode_is_the_inverse_and_matches_the_hand_built_vector() -> None:
     options = {"enabled": "true", "preimage": "full", "postimage": "true", "delta": "full", "ttl": "86400"}
-    assert cql.encode_cdc_extension(options) == FULL_MAP
-    assert cql.encode_cdc_extension({"enabled": "true"}) == ENABLED_ONLY
-    assert cql.decode_cdc_extension(cql.encode_cdc_extension(options)) == options
+    assert encode_cdc_extension(options) == FULL_MAP
+    assert encode_cdc_extension({"enabled": "true"}) == ENABLED_ONLY
+    assert cdc_options.decode_cdc_extension(encode_cdc_extension(options)) == options
 
 
 @pytest.mark.parametrize(
@@ -108,7 +125,7 @@ def test_encode_is_the_inverse_and_matches_the_hand_built_vector() -> None:
 )
 def test_malformed_blobs_are_refused_with_the_format_and_the_bytes(blob: bytes, detail: str) -> None:
     with pytest.raises(cql.CqlModuleError) as caught:
-        cql.decode_cdc_extension(blob, where="extensions['cdc'] of shop.orders")
+        cdc_options.decode_cdc_extension(blob, where="extensions['cdc'] of shop.orders")
     message = str(caught.value)
     assert detail in message
     assert "extensions['cdc'] of shop.orders" in message
@@ -120,13 +137,13 @@ def test_malformed_blobs_are_refused_with_the_format_and_the_bytes(blob: bytes, 
 
 
 def test_stored_options_of_a_disabled_table_are_scylladbs_defaults() -> None:
-    assert cql.stored_cdc_options({}) == cql.CDC_DEFAULTS
-    assert cql.stored_cdc_options({"enabled": "false", "ttl": "5"})["enabled"] == "false"
+    assert cdc_options.stored_cdc_options({}) == cdc_options.CDC_DEFAULTS
+    assert cdc_options.stored_cdc_options({"enabled": "false", "ttl": "5"})["enabled"] == "false"
 
 
 def test_stored_options_are_normalised_and_unknown_keys_dropped() -> None:
     stored = {"Enabled": "TRUE", "preimage": "on", "postimage": "1", "ttl": "600", "tablet_merge_blocked": "true"}
-    assert cql.stored_cdc_options(stored) == {
+    assert cdc_options.stored_cdc_options(stored) == {
         "enabled": "true",
         "preimage": "true",
         "postimage": "true",
@@ -136,29 +153,31 @@ def test_stored_options_are_normalised_and_unknown_keys_dropped() -> None:
 
 
 def test_wanted_options_on_a_disabled_table_start_from_the_defaults() -> None:
-    current = cql.stored_cdc_options({})
-    wanted = cql.wanted_cdc_options({"enabled": True, "postimage": True}, current)
+    current = cdc_options.stored_cdc_options({})
+    wanted = cdc_options.wanted_cdc_options({"enabled": True, "postimage": True}, current)
     assert wanted == {"enabled": "true", "preimage": "false", "postimage": "true", "delta": "full", "ttl": "86400"}
-    assert cql.cdc_changed_keys(current, wanted) == ["enabled", "postimage"]
+    assert cdc_options.cdc_changed_keys(current, wanted) == ["enabled", "postimage"]
 
 
 def test_tuning_one_option_keeps_the_others() -> None:
-    current = cql.stored_cdc_options({"enabled": "true", "preimage": "full", "postimage": "true", "ttl": "3600"})
-    wanted = cql.wanted_cdc_options({"enabled": True, "ttl": 7200}, current)
+    current = cdc_options.stored_cdc_options(
+        {"enabled": "true", "preimage": "full", "postimage": "true", "ttl": "3600"}
+    )
+    wanted = cdc_options.wanted_cdc_options({"enabled": True, "ttl": 7200}, current)
     assert wanted == dict(current, ttl="7200")
-    assert cql.cdc_changed_keys(current, wanted) == ["ttl"]
+    assert cdc_options.cdc_changed_keys(current, wanted) == ["ttl"]
 
 
 def test_disabled_stays_disabled_whatever_the_other_options() -> None:
-    current = cql.stored_cdc_options({})
-    wanted = cql.wanted_cdc_options({"enabled": False, "postimage": True, "ttl": 5}, current)
-    assert cql.cdc_changed_keys(current, wanted) == []
+    current = cdc_options.stored_cdc_options({})
+    wanted = cdc_options.wanted_cdc_options({"enabled": False, "postimage": True, "ttl": 5}, current)
+    assert cdc_options.cdc_changed_keys(current, wanted) == []
 
 
 def test_disabling_an_enabled_table_changes_enabled() -> None:
-    current = cql.stored_cdc_options({"enabled": "true", "postimage": "true"})
-    wanted = cql.wanted_cdc_options({"enabled": False}, current)
-    assert cql.cdc_changed_keys(current, wanted) == ["enabled"]
+    current = cdc_options.stored_cdc_options({"enabled": "true", "postimage": "true"})
+    wanted = cdc_options.wanted_cdc_options({"enabled": False}, current)
+    assert cdc_options.cdc_changed_keys(current, wanted) == ["enabled"]
     assert wanted["postimage"] == "true"
 
 
@@ -167,7 +186,7 @@ def test_disabling_an_enabled_table_changes_enabled() -> None:
     [(False, "false"), (True, "true"), ("full", "full"), ("FULL", "full"), ("yes", "true"), ("off", "false")],
 )
 def test_preimage_values(value, expected: str) -> None:
-    assert cql.preimage_text(value) == expected
+    assert cdc_options.preimage_text(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -183,17 +202,19 @@ def test_preimage_values(value, expected: str) -> None:
 )
 def test_bad_option_values_are_refused(requested: dict, message: str) -> None:
     with pytest.raises(cql.CqlModuleError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        cql.wanted_cdc_options(dict(requested, enabled=True), cql.CDC_DEFAULTS)
+        cdc_options.wanted_cdc_options(dict(requested, enabled=True), cdc_options.CDC_DEFAULTS)
 
 
 def test_alter_statement_carries_the_complete_map_in_a_fixed_order() -> None:
     options = {"ttl": "600", "delta": "keys", "postimage": "true", "preimage": "full", "enabled": "true"}
-    assert cql.alter_cdc_statement("shop", "orders", options) == (
+    assert cdc_options.alter_cdc_statement("shop", "orders", options) == (
         "ALTER TABLE shop.orders WITH cdc = {'enabled': 'true', 'preimage': 'full', 'postimage': 'true', "
         "'delta': 'keys', 'ttl': '600'}"
     )
     with pytest.raises(cql.CqlModuleError, match="without enabled"):
-        cql.alter_cdc_statement("shop", "orders", {key: "x" for key in cql.CDC_KEYS if key != "enabled"})
+        cdc_options.alter_cdc_statement(
+            "shop", "orders", {key: "x" for key in cdc_options.CDC_KEYS if key != "enabled"}
+        )
 
 
 # -- quoting ------------------------------------------------------------------------------------------
@@ -222,7 +243,9 @@ def test_string_literal_doubles_quotes() -> None:
 
 
 def test_statement_for_case_sensitive_names() -> None:
-    assert cql.alter_cdc_statement("Shop", "order", cql.CDC_DEFAULTS).startswith('ALTER TABLE "Shop"."order" WITH')
+    assert cdc_options.alter_cdc_statement("Shop", "order", cdc_options.CDC_DEFAULTS).startswith(
+        'ALTER TABLE "Shop"."order" WITH'
+    )
 
 
 @pytest.mark.parametrize(
@@ -260,13 +283,13 @@ def test_parse_table_name_refuses_what_is_not_keyspace_dot_table(text) -> None:
     ],
 )
 def test_declared_resources(text: str, resource: tuple) -> None:
-    assert cql.parse_declared_resource(text) == resource
+    assert scylla_role.parse_declared_resource(text) == resource
 
 
 @pytest.mark.parametrize("text", ["TABLES shop", "KEYSPACE", "TABLE orders", "FUNCTION ks.f(int)", ""])
 def test_declared_resources_refuse_other_forms(text: str) -> None:
     with pytest.raises(cql.CqlModuleError):
-        cql.parse_declared_resource(text)
+        scylla_role.parse_declared_resource(text)
 
 
 @pytest.mark.parametrize(
@@ -285,15 +308,15 @@ def test_declared_resources_refuse_other_forms(text: str) -> None:
     ],
 )
 def test_listed_resources_as_list_permissions_prints_them(listed: str, resource: tuple, cql_text) -> None:
-    assert cql.parse_listed_resource(listed) == resource
-    assert cql.resource_cql(resource) == cql_text
+    assert scylla_role.parse_listed_resource(listed) == resource
+    assert scylla_role.resource_cql(resource) == cql_text
 
 
 def test_declared_and_listed_forms_meet() -> None:
-    declared = cql.normalize_grant({"permission": "select", "resource": "TABLE shop.orders"})
-    listed = ("SELECT", cql.parse_listed_resource("<table shop.orders>"))
+    declared = scylla_role.normalize_grant({"permission": "select", "resource": "TABLE shop.orders"})
+    listed = ("SELECT", scylla_role.parse_listed_resource("<table shop.orders>"))
     assert declared == listed
-    assert cql.grant_text(declared) == "SELECT ON TABLE shop.orders"
+    assert scylla_role.grant_text(declared) == "SELECT ON TABLE shop.orders"
 
 
 @pytest.mark.parametrize(
@@ -309,29 +332,29 @@ def test_declared_and_listed_forms_meet() -> None:
 )
 def test_grants_are_checked_before_use(entry: dict, message: str) -> None:
     with pytest.raises(cql.CqlModuleError, match=message):
-        cql.normalize_grant(entry)
+        scylla_role.normalize_grant(entry)
 
 
 def grant(permission: str, resource: str) -> tuple:
-    return cql.normalize_grant({"permission": permission, "resource": resource})
+    return scylla_role.normalize_grant({"permission": permission, "resource": resource})
 
 
 def test_plan_grants_exclusive_and_additive() -> None:
     wanted = [grant("SELECT", "TABLE shop.orders"), grant("SELECT", "KEYSPACE shop")]
     current = [grant("SELECT", "TABLE shop.orders"), grant("MODIFY", "TABLE shop.orders")]
-    to_grant, to_revoke = cql.plan_grants(wanted, current, exclusive=True)
-    assert [cql.grant_text(g) for g in to_grant] == ["SELECT ON KEYSPACE shop"]
-    assert [cql.grant_text(g) for g in to_revoke] == ["MODIFY ON TABLE shop.orders"]
-    assert cql.plan_grants(wanted, current, exclusive=False)[1] == []
-    assert cql.plan_grants(current, current, exclusive=True) == ([], [])
+    to_grant, to_revoke = scylla_role.plan_grants(wanted, current, exclusive=True)
+    assert [scylla_role.grant_text(g) for g in to_grant] == ["SELECT ON KEYSPACE shop"]
+    assert [scylla_role.grant_text(g) for g in to_revoke] == ["MODIFY ON TABLE shop.orders"]
+    assert scylla_role.plan_grants(wanted, current, exclusive=False)[1] == []
+    assert scylla_role.plan_grants(current, current, exclusive=True) == ([], [])
 
 
 def test_grant_and_revoke_statements() -> None:
     select = grant("SELECT", 'TABLE "Shop".orders')
-    assert cql.grant_statement(select, "o'brien").text == "GRANT SELECT ON TABLE \"Shop\".orders TO 'o''brien'"
-    assert cql.revoke_statement(select, "r").text == "REVOKE SELECT ON TABLE \"Shop\".orders FROM 'r'"
+    assert scylla_role.grant_statement(select, "o'brien").text == "GRANT SELECT ON TABLE \"Shop\".orders TO 'o''brien'"
+    assert scylla_role.revoke_statement(select, "r").text == "REVOKE SELECT ON TABLE \"Shop\".orders FROM 'r'"
     with pytest.raises(cql.CqlModuleError, match="cannot revoke"):
-        cql.revoke_statement(("EXECUTE", ("function", "shop.f(int)")), "r")
+        scylla_role.revoke_statement(("EXECUTE", ("function", "shop.f(int)")), "r")
 
 
 # -- server flavour -------------------------------------------------------------------------------
@@ -346,7 +369,7 @@ def test_flavour_from_the_system_tables() -> None:
 
 
 def test_not_scylla_message_names_the_server_and_the_fix() -> None:
-    message = cql.not_scylla_message({"release_version": "5.0.9"}, params())
+    message = scylla_cdc.not_scylla_message({"release_version": "5.0.9"}, params())
     assert "not a ScyllaDB server" in message and "Apache Cassandra 5.0.9" in message
     assert "point login_hosts at the ScyllaDB nodes" in message
 
