@@ -198,16 +198,11 @@ import datetime
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import (
-    OFFSETS_MIN_VERSION,
-    ConnectError,
+from ansible_collections.cdc.pipeline.plugins.module_utils.connect_offsets_document import (
     backup_file_name,
     backups_in,
     build_offsets_document,
     config_sha256,
-    connection_argument_spec,
-    connector_state,
-    intended_state,
     normalise_offsets,
     offsets_delta,
     offsets_equal,
@@ -216,14 +211,22 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import 
     read_json_if_any,
     restore_refusals,
     retention_victims,
-    run_module,
     same_backup_content,
     ttl_refusal,
     validate_offsets_document,
-    wait_for_target,
     write_json_atomic,
 )
+from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import (
+    ConnectError,
+    connection_argument_spec,
+    connector_state,
+    intended_state,
+    run_module,
+    wait_for_target,
+)
 
+# The offsets API's PATCH and DELETE need Kafka Connect 3.6.
+OFFSETS_MIN_VERSION = (3, 6)
 DIFF_PARTITIONS = 50
 
 

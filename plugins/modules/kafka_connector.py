@@ -244,25 +244,153 @@ failed_parts:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import (
-    CONNECTOR_MIN_VERSION,
     ConnectError,
-    config_drift,
     connection_argument_spec,
     connector_state,
-    drift_keys,
     failed_parts,
+    intended_state,
     mask_config,
-    normalise_config,
-    plan_connector,
     run_module,
     task_list,
-    validation_errors,
-    validation_message,
     wait_for_target,
 )
 from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import literal_secrets
 
+# Connectors are created with initial_state (Kafka Connect 3.7).
+CONNECTOR_MIN_VERSION = (3, 7)
+INITIAL_STATE = {
+    "present": "RUNNING",
+    "running": "RUNNING",
+    "restarted": "RUNNING",
+    "paused": "PAUSED",
+    "stopped": "STOPPED",
+}
 NO_DRIFT = {"added": [], "changed": [], "removed": []}
+
+
+def config_value_string(key, value):
+    """A wanted value as Connect stores it: true/false, numbers as digits, lists comma-joined."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(config_value_string(key, item) for item in value)
+    if isinstance(value, dict):
+        raise ConnectError(
+            "config key %s holds a mapping: connector configs are flat key/value pairs (write nested settings "
+            "as dotted keys)" % key
+        )
+    return str(value)
+
+
+def normalise_config(name, config):
+    """The wanted config as Connect stores it, without `name`; a null value means the key must be absent."""
+    if not isinstance(config, dict):
+        raise ConnectError("config must be a mapping of connector settings")
+    wanted = {}
+    for key, value in config.items():
+        if value is not None:
+            wanted[str(key)] = config_value_string(key, value)
+    given_name = wanted.pop("name", name)
+    if given_name != name:
+        raise ConnectError("config name %r differs from name %r: leave name out of config" % (given_name, name))
+    return wanted
+
+
+def config_drift(wanted, current):
+    """Keys to add, change and remove to turn current (GET .../config) into wanted; `name` is the worker's own."""
+    current = dict((key, value) for key, value in (current or {}).items() if key != "name")
+    return {
+        "added": sorted(key for key in wanted if key not in current),
+        "changed": sorted(key for key in wanted if key in current and wanted[key] != current[key]),
+        "removed": sorted(key for key in current if key not in wanted),
+    }
+
+
+def drift_keys(drift):
+    return sorted(drift["added"] + drift["changed"] + drift["removed"]) if drift else []
+
+
+def validation_errors(answer):
+    """{config key: [errors]} from a validate answer (every key the plugin or the framework refused)."""
+    errors = {}
+    for entry in (answer or {}).get("configs") or []:
+        value = entry.get("value") or {}
+        if value.get("errors"):
+            errors[value.get("name") or "?"] = list(value["errors"])
+    return errors
+
+
+def validation_message(name, connector_class, errors):
+    lines = "; ".join("%s: %s" % (key, " / ".join(errors[key])) for key in sorted(errors))
+    return (
+        "the workers rejected the config of connector %s (%s) in validation, nothing was changed. %d field(s): %s"
+        % (name, connector_class, len(errors), lines)
+    )
+
+
+def plan_connector(state, status, drift, restart_only_failed=False):
+    """The REST calls (in order) that take a connector to `state`, and the state to wait for.
+
+    status: GET .../status of the existing connector, or None when it does not exist.
+    drift: config_drift() of the wanted config, or None when no config is managed.
+    Returns {"actions": [...], "target": RUNNING|PAUSED|STOPPED|None}. Pure: check mode reports exactly this.
+    """
+    exists = status is not None
+    if state == "absent":
+        return {"actions": ["delete"] if exists else [], "target": None}
+    if not exists:
+        return {"actions": ["create"], "target": INITIAL_STATE[state]}
+    actions = ["update_config"] if drift_keys(drift) else []
+    planners = {
+        "present": _plan_present,
+        "running": _plan_running,
+        "paused": _plan_paused,
+        "stopped": _plan_stopped,
+        "restarted": _plan_restarted,
+    }
+    return planners[state](actions, status, restart_only_failed)
+
+
+def _plan_present(actions, status, _restart_only_failed):
+    if actions and failed_parts(status):
+        actions.append("restart_failed")  # the new config is the fix: give failed parts a new start
+    return {"actions": actions, "target": intended_state(status) if actions else None}
+
+
+def _plan_running(actions, status, _restart_only_failed):
+    if connector_state(status) in ("PAUSED", "STOPPED"):
+        actions.append("resume")
+    if failed_parts(status):
+        actions.append("restart_failed")
+    return {"actions": actions, "target": "RUNNING"}
+
+
+def _plan_paused(actions, status, _restart_only_failed):
+    if connector_state(status) != "PAUSED":
+        actions.append("pause")
+    if failed_parts(status):
+        actions.append("restart_failed")  # a failed task stays FAILED through a pause
+    return {"actions": actions, "target": "PAUSED"}
+
+
+def _plan_stopped(actions, status, _restart_only_failed):
+    if connector_state(status) != "STOPPED":
+        actions.append("stop")  # stopping also ends failed tasks: a stopped connector has none
+    return {"actions": actions, "target": "STOPPED"}
+
+
+def _plan_restarted(actions, status, restart_only_failed):
+    """Ends RUNNING, like a restarted service. A stopped connector is resumed: it starts from scratch."""
+    current = connector_state(status)
+    if current == "STOPPED":
+        actions.append("resume")
+    elif not restart_only_failed:
+        actions.append("restart")
+    elif failed_parts(status):
+        actions.append("restart_failed")
+    if current == "PAUSED":
+        actions.append("resume")
+    return {"actions": actions, "target": "RUNNING"}
 
 
 def protect_literal_secrets(module, wanted):

@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.cdc.pipeline.plugins.module_utils import secret_keys as sk
 
 # test_kafka_connect_utils puts the collection on sys.path, so the modules import after it.
-from test_kafka_connect_utils import NOW, URL, FakeClock, kc, params, scylla_offsets
+from test_kafka_connect_utils import NOW, URL, FakeClock, kc, offsets_doc, params, scylla_offsets
 
 kafka_connector, kafka_connector_info, connect_offsets = (
     importlib.import_module("ansible_collections.cdc.pipeline.plugins.modules." + name)
@@ -58,10 +58,10 @@ class FakeWorker:
         self.set_offsets(name, offsets or [])
 
     def set_offsets(self, name, offsets):
-        self.connectors[name]["offsets"] = {kc.canonical_json(entry["partition"]): entry for entry in offsets}
+        self.connectors[name]["offsets"] = {offsets_doc.canonical_json(entry["partition"]): entry for entry in offsets}
 
     def offsets_of(self, name):
-        return kc.normalise_offsets(list(self.connectors[name]["offsets"].values()))
+        return offsets_doc.normalise_offsets(list(self.connectors[name]["offsets"].values()))
 
     def writes(self):
         return [(method, path) for method, path, _body in self.requests if method in WRITES and "validate" not in path]
@@ -175,7 +175,7 @@ class FakeWorker:
             connector["offsets"] = {}
             return 200, {"message": "The offsets for this connector have been reset successfully"}
         for entry in body["offsets"][self.drop_on_patch :]:
-            connector["offsets"][kc.canonical_json(entry["partition"])] = entry  # PATCH upserts what it lists
+            connector["offsets"][offsets_doc.canonical_json(entry["partition"])] = entry  # PATCH upserts what it lists
         return 200, {"message": "The offsets for this connector have been altered successfully"}
 
 
@@ -221,20 +221,20 @@ def test_create_in_each_state_validates_first_and_check_mode_writes_nothing(stat
     predicted, _module = run_connector(worker, check_mode=True, state=state, config=source_config())
     assert predicted["changed"] is True
     assert predicted["actions"] == ["create"]
-    assert predicted["connector_state"] == kc.INITIAL_STATE[state]
+    assert predicted["connector_state"] == kafka_connector.INITIAL_STATE[state]
     assert predicted["diff"]["before"] == {}
     assert worker.writes() == [], "check mode wrote"
     assert any("validate" in path for _m, path, _b in worker.requests), "check mode must validate too"
 
     applied, _module = run_connector(worker, state=state, config=source_config())
     assert applied["actions"] == ["create"]
-    assert applied["connector_state"] == kc.INITIAL_STATE[state]
+    assert applied["connector_state"] == kafka_connector.INITIAL_STATE[state]
     create = [body for method, path, body in worker.requests if method == "POST"]
     assert create == [
         {
             "name": "src",
-            "config": {**kc.normalise_config("src", source_config()), "name": "src"},
-            "initial_state": kc.INITIAL_STATE[state],
+            "config": {**kafka_connector.normalise_config("src", source_config()), "name": "src"},
+            "initial_state": kafka_connector.INITIAL_STATE[state],
         }
     ]
     assert applied["config_changes"]["added"] == sorted(source_config())
@@ -244,7 +244,7 @@ def test_create_in_each_state_validates_first_and_check_mode_writes_nothing(stat
 
 def test_unchanged_connector_is_not_validated_or_written():
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()))
     result, _module = run_connector(worker, config=source_config(**{"tasks.max": "1"}))
     assert result["changed"] is False
     assert result["config_changes"] == {"added": [], "changed": [], "removed": []}
@@ -254,7 +254,7 @@ def test_unchanged_connector_is_not_validated_or_written():
 
 def test_a_removed_key_is_drift_and_is_gone_after_the_update():
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config(**{"batch.size": 100})))
+    worker.add("src", kafka_connector.normalise_config("src", source_config(**{"batch.size": 100})))
     wanted = source_config(**{"tasks.max": 1})
     predicted, _module = run_connector(worker, check_mode=True, config=wanted)
     assert predicted["changed"] is True
@@ -266,13 +266,13 @@ def test_a_removed_key_is_drift_and_is_gone_after_the_update():
     applied, _module = run_connector(worker, config=wanted)
     assert applied["actions"] == ["update_config"]
     assert "batch.size" not in worker.connectors["src"]["config"]
-    assert applied["config"] == kc.normalise_config("src", wanted)
+    assert applied["config"] == kafka_connector.normalise_config("src", wanted)
     assert run_connector(worker, config=wanted)[0]["changed"] is False
 
 
 def test_invalid_config_is_refused_with_each_field_and_nothing_is_written():
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()))
     bad = {"connector.class": SOURCE, "tasks.max": 0, "file": "/x"}
     for check_mode in (True, False):
         with pytest.raises(kc.ConnectError) as raised:
@@ -325,7 +325,7 @@ TRANSITIONS = [
 @pytest.mark.parametrize(("current", "state"), TRANSITIONS)
 def test_check_mode_predicts_exactly_what_the_run_does(current, state):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), state=current)
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), state=current)
     predicted, _module = run_connector(worker, check_mode=True, state=state)
     assert worker.writes() == []
     applied, _module = run_connector(worker, state=state)
@@ -342,7 +342,7 @@ def test_check_mode_predicts_exactly_what_the_run_does(current, state):
 
 def test_restart_only_failed_is_a_no_op_when_nothing_failed():
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()))
     result, _module = run_connector(worker, state="restarted", restart_only_failed=True)
     assert (result["changed"], worker.writes()) == (False, [])
 
@@ -359,7 +359,7 @@ def test_a_failed_task_fails_the_task_with_its_trace():
 
 def test_present_reports_failed_tasks_without_touching_them():
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()))
     worker.failing.add("src")
     result, module = run_connector(worker, config=source_config())
     assert (result["changed"], worker.writes()) == (False, [])
@@ -369,7 +369,7 @@ def test_present_reports_failed_tasks_without_touching_them():
 
 def test_rebalance_409_is_retried_through_the_update():
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()))
     worker.conflicts = 2
     result, _module = run_connector(worker, config=source_config(**{"tasks.max": 2}))
     assert result["config_changes"]["changed"] == ["tasks.max"]
@@ -379,8 +379,8 @@ def test_rebalance_409_is_retried_through_the_update():
 
 def test_absent_deletes_only_the_named_connector():
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()))
-    worker.add("other", kc.normalise_config("other", source_config()))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()))
+    worker.add("other", kafka_connector.normalise_config("other", source_config()))
     predicted, _module = run_connector(worker, check_mode=True, state="absent")
     assert (predicted["changed"], predicted["diff"]["after"]) == (True, {})
     assert sorted(worker.connectors) == ["other", "src"]
@@ -409,9 +409,9 @@ def test_refusals_before_anything_is_read_or_written():
 
 def test_info_reports_state_tasks_traces_and_masked_config():
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config(**{"db.password": "literal-pw"})))
+    worker.add("src", kafka_connector.normalise_config("src", source_config(**{"db.password": "literal-pw"})))
     worker.add("sink", {"connector.class": SINK, "topics": "t", "tasks.max": "2"}, state="PAUSED", tasks=2)
-    worker.add("broken", kc.normalise_config("broken", source_config()))
+    worker.add("broken", kafka_connector.normalise_config("broken", source_config()))
     worker.failing.add("broken")
     module = Module(**params(name=[]))
     result = kafka_connector_info.run(module, client_for(worker))
@@ -475,7 +475,7 @@ def file_offsets(position: int) -> list[dict]:
 
 def test_backup_to_a_directory_writes_a_new_file_only_when_something_moved(tmp_path, fixed_now):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), offsets=file_offsets(6))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
     predicted, _module = run_offsets(worker, check_mode=True, dest=str(tmp_path))
     assert predicted["changed"] is True
     assert list(tmp_path.iterdir()) == [], "check mode wrote a file"
@@ -504,7 +504,7 @@ def test_backup_to_a_directory_writes_a_new_file_only_when_something_moved(tmp_p
 
 def test_backup_to_a_file_replaces_it_and_refuses_a_missing_directory(tmp_path, fixed_now):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), offsets=file_offsets(6))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
     target = tmp_path / "src.json"
     assert run_offsets(worker, dest=str(target))[0]["changed"] is True
     assert run_offsets(worker, dest=str(target))[0]["changed"] is False
@@ -519,7 +519,7 @@ def test_backup_to_a_file_replaces_it_and_refuses_a_missing_directory(tmp_path, 
 
 def test_backup_retention_by_count_and_age_touches_only_that_connector(tmp_path, fixed_now):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), offsets=file_offsets(1))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(1))
     for stamp in ("20261101T000000Z", "20261125T000000Z", "20261126T000000Z"):
         (tmp_path / f"src-{stamp}.json").write_text("{}")
     (tmp_path / "src-other-20261101T000000Z.json").write_text("{}")  # another connector's file
@@ -552,7 +552,7 @@ def backup_file(tmp_path, worker, name="src") -> str:
 @pytest.mark.parametrize("previous", ["RUNNING", "PAUSED", "STOPPED"])
 def test_restore_stops_resets_patches_verifies_and_returns_to_the_previous_state(tmp_path, fixed_now, previous):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), state=previous, offsets=file_offsets(6))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), state=previous, offsets=file_offsets(6))
     saved = backup_file(tmp_path, worker)
     worker.set_offsets("src", file_offsets(42) + [{"partition": {"filename": "/old.txt"}, "offset": {"position": 1}}])
     worker.requests.clear()
@@ -580,13 +580,13 @@ def test_restore_stops_resets_patches_verifies_and_returns_to_the_previous_state
 
 def test_restore_refuses_another_connector_class_or_cluster_unless_forced(tmp_path, fixed_now):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), offsets=file_offsets(6))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
     worker.add("sink", {"connector.class": SINK, "topics": "t"}, offsets=[])
     saved = backup_file(tmp_path, worker)
     with pytest.raises(kc.ConnectError, match="backup is of connector src, not sink.*of class .*FileStreamSource"):
         run_offsets(worker, name="sink", state="restore", src=saved)
     other_cluster = FakeWorker(cluster_id="cluster-B")
-    other_cluster.add("src", kc.normalise_config("src", source_config()), offsets=[])
+    other_cluster.add("src", kafka_connector.normalise_config("src", source_config()), offsets=[])
     with pytest.raises(kc.ConnectError, match="taken on Kafka cluster cluster-A, the workers use cluster-B"):
         run_offsets(other_cluster, state="restore", src=saved)
     assert worker.writes() == [] and other_cluster.writes() == []
@@ -598,7 +598,7 @@ def test_restore_refuses_another_connector_class_or_cluster_unless_forced(tmp_pa
 
 def test_restore_refuses_a_source_backup_older_than_the_cdc_log_ttl(tmp_path, fixed_now):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), offsets=file_offsets(6))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
     saved = backup_file(tmp_path, worker)
     worker.set_offsets("src", file_offsets(9))
     fixed_now["now"] = NOW + datetime.timedelta(days=2)
@@ -628,7 +628,7 @@ def test_sink_backups_are_not_held_to_the_cdc_ttl(tmp_path, fixed_now):
 
 def test_a_read_back_that_differs_leaves_the_connector_stopped(tmp_path, fixed_now):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), offsets=file_offsets(6))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
     saved = backup_file(tmp_path, worker)
     worker.set_offsets("src", file_offsets(9))
     worker.drop_on_patch = 1
@@ -639,7 +639,7 @@ def test_a_read_back_that_differs_leaves_the_connector_stopped(tmp_path, fixed_n
 
 def test_restore_needs_the_connector_and_a_sound_document(tmp_path, fixed_now):
     worker = FakeWorker()
-    worker.add("src", kc.normalise_config("src", source_config()), offsets=file_offsets(6))
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
     saved = backup_file(tmp_path, worker)
     del worker.connectors["src"]
     with pytest.raises(kc.ConnectError, match="create it first with cdc.pipeline.kafka_connector state=stopped"):
@@ -657,13 +657,13 @@ def test_ten_thousand_partitions_restore_exactly_in_chunks(tmp_path, fixed_now):
     moved = scylla_offsets(10_000)
     for entry in moved[:2500]:
         entry["offset"]["window_start"] += 60_000
-    worker.set_offsets("scylla", kc.normalise_offsets(moved[:9000]))
+    worker.set_offsets("scylla", offsets_doc.normalise_offsets(moved[:9000]))
     worker.requests.clear()
 
     result, _module = run_offsets(worker, name="scylla", state="restore", src=saved)
     assert result["partition_count"] == 10_000
     assert result["delta"]["added"] == 1000
-    assert kc.offsets_equal(worker.offsets_of("scylla"), scylla_offsets(10_000))
+    assert offsets_doc.offsets_equal(worker.offsets_of("scylla"), scylla_offsets(10_000))
     patches = [len(body["offsets"]) for method, _path, body in worker.requests if method == "PATCH"]
     assert patches == [kc.PATCH_CHUNK, 10_000 - kc.PATCH_CHUNK]
     assert len(result["diff"]["before"]["offsets"]) == connect_offsets.DIFF_PARTITIONS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import http.client
+import importlib
 import json
 import random
 import socket
@@ -20,7 +21,10 @@ pytestmark = pytest.mark.unit
 
 # ansible_collections.cdc.pipeline is importable: tests/unit/conftest.py puts it on sys.path.
 
+from ansible_collections.cdc.pipeline.plugins.module_utils import connect_offsets_document as offsets_doc  # noqa: E402
 from ansible_collections.cdc.pipeline.plugins.module_utils import kafka_connect as kc  # noqa: E402
+
+kafka_connector = importlib.import_module("ansible_collections.cdc.pipeline.plugins.modules.kafka_connector")
 
 URL = "https://10.0.0.31:8083"
 SOURCE_CLASS = "com.scylladb.cdc.debezium.connector.ScyllaConnector"
@@ -259,7 +263,7 @@ def test_names_are_quoted_in_paths():
 def test_old_workers_are_refused_with_the_version():
     client = client_with(ScriptedTransport((200, {"version": "3.4.1", "kafka_cluster_id": "c"})))
     with pytest.raises(kc.ConnectError, match="needs Kafka Connect 3.7 or later; the worker at .* runs 3.4.1"):
-        client.require_version(kc.CONNECTOR_MIN_VERSION, "kafka_connector")
+        client.require_version(kafka_connector.CONNECTOR_MIN_VERSION, "kafka_connector")
     client_with(ScriptedTransport((200, {"version": "4.4.0"}))).require_version((3, 7), "x")
 
 
@@ -275,7 +279,7 @@ def test_large_offsets_are_patched_in_chunks():
 
 
 def test_config_is_normalised_as_connect_stores_it():
-    wanted = kc.normalise_config(
+    wanted = kafka_connector.normalise_config(
         "sink",
         {
             "connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector",
@@ -296,23 +300,23 @@ def test_config_is_normalised_as_connect_stores_it():
 
 def test_config_refusals():
     with pytest.raises(kc.ConnectError, match="differs from name"):
-        kc.normalise_config("sink", {"name": "other"})
+        kafka_connector.normalise_config("sink", {"name": "other"})
     with pytest.raises(kc.ConnectError, match="flat key/value"):
-        kc.normalise_config("sink", {"transforms": {"unwrap": "x"}})
+        kafka_connector.normalise_config("sink", {"transforms": {"unwrap": "x"}})
 
 
 def test_drift_sees_added_changed_and_removed_keys_and_ignores_name():
     current = {"name": "s", "connector.class": "C", "tasks.max": "1", "errors.tolerance": "all", "batch.size": "10"}
     wanted = {"connector.class": "C", "tasks.max": "2", "batch.size": "10", "topic.prefix": "cdc"}
-    drift = kc.config_drift(wanted, current)
+    drift = kafka_connector.config_drift(wanted, current)
     assert drift == {"added": ["topic.prefix"], "changed": ["tasks.max"], "removed": ["errors.tolerance"]}
-    assert kc.drift_keys(drift) == ["errors.tolerance", "tasks.max", "topic.prefix"]
+    assert kafka_connector.drift_keys(drift) == ["errors.tolerance", "tasks.max", "topic.prefix"]
     same = {"connector.class": "C", "tasks.max": "1", "errors.tolerance": "all", "batch.size": "10"}
-    assert kc.drift_keys(kc.config_drift(same, current)) == []
+    assert kafka_connector.drift_keys(kafka_connector.config_drift(same, current)) == []
 
 
 def test_only_a_removed_key_is_drift():
-    drift = kc.config_drift({"connector.class": "C"}, {"name": "s", "connector.class": "C", "x": "1"})
+    drift = kafka_connector.config_drift({"connector.class": "C"}, {"name": "s", "connector.class": "C", "x": "1"})
     assert drift == {"added": [], "changed": [], "removed": ["x"]}
 
 
@@ -333,9 +337,9 @@ def test_validation_errors_name_every_refused_field():
             {"value": {"name": "batch.size", "value": "10", "errors": []}},
         ],
     }
-    errors = kc.validation_errors(answer)
+    errors = kafka_connector.validation_errors(answer)
     assert errors == {"tasks.max": ["Value must be at least 1"], "topic.prefix": ["Missing required configuration"]}
-    message = kc.validation_message("src", SOURCE_CLASS, errors)
+    message = kafka_connector.validation_message("src", SOURCE_CLASS, errors)
     assert "nothing was changed" in message
     assert "tasks.max: Value must be at least 1" in message
     assert "topic.prefix: Missing required configuration" in message
@@ -394,7 +398,7 @@ NO_DRIFT = {"added": [], "changed": [], "removed": []}
     ],
 )
 def test_plan(state, current, drift, only_failed, actions, target):
-    assert kc.plan_connector(state, current, drift, only_failed) == {"actions": actions, "target": target}
+    assert kafka_connector.plan_connector(state, current, drift, only_failed) == {"actions": actions, "target": target}
 
 
 def test_targets():
@@ -515,15 +519,15 @@ INFO = {
 
 def test_offsets_are_normalised_in_a_stable_order_and_refused_when_malformed():
     offsets = scylla_offsets(50)
-    normalised = kc.normalise_offsets(offsets)
-    assert normalised == kc.normalise_offsets(list(reversed(offsets)))
-    assert kc.offsets_equal(offsets, normalised)
+    normalised = offsets_doc.normalise_offsets(offsets)
+    assert normalised == offsets_doc.normalise_offsets(list(reversed(offsets)))
+    assert offsets_doc.offsets_equal(offsets, normalised)
     with pytest.raises(kc.ConnectError, match="twice"):
-        kc.normalise_offsets(offsets + offsets[:1])
+        offsets_doc.normalise_offsets(offsets + offsets[:1])
     with pytest.raises(kc.ConnectError, match="entry 0 has no partition"):
-        kc.normalise_offsets([{"offset": {"x": 1}}])
+        offsets_doc.normalise_offsets([{"offset": {"x": 1}}])
     with pytest.raises(kc.ConnectError, match="has no offset object"):
-        kc.normalise_offsets([{"partition": {"x": 1}, "offset": None}])
+        offsets_doc.normalise_offsets([{"partition": {"x": 1}, "offset": None}])
 
 
 def test_offsets_delta():
@@ -537,13 +541,13 @@ def test_offsets_delta():
         {"partition": {"p": 2}, "offset": {"o": 20}},
         {"partition": {"p": 4}, "offset": {"o": 4}},
     ]
-    assert kc.offsets_delta(current, wanted) == {"added": 1, "removed": 1, "changed": 1, "unchanged": 1}
-    assert not kc.offsets_equal(current, wanted)
+    assert offsets_doc.offsets_delta(current, wanted) == {"added": 1, "removed": 1, "changed": 1, "unchanged": 1}
+    assert not offsets_doc.offsets_equal(current, wanted)
 
 
 def test_document_round_trip_and_integrity_checks():
-    document = kc.build_offsets_document(WORKER, INFO, scylla_offsets(20), NOW)
-    assert document["format"] == kc.DOCUMENT_FORMAT
+    document = offsets_doc.build_offsets_document(WORKER, INFO, scylla_offsets(20), NOW)
+    assert document["format"] == offsets_doc.DOCUMENT_FORMAT
     assert document["schema_version"] == 1
     assert document["created_at"] == "2026-11-27T03:00:00Z"
     assert document["kafka_cluster_id"] == "cluster-A"
@@ -551,41 +555,43 @@ def test_document_round_trip_and_integrity_checks():
         "name": "scylla-source",
         "class": SOURCE_CLASS,
         "type": "source",
-        "config_sha256": kc.config_sha256({"connector.class": SOURCE_CLASS, "topic.prefix": "cdc"}),
+        "config_sha256": offsets_doc.config_sha256({"connector.class": SOURCE_CLASS, "topic.prefix": "cdc"}),
     }
     assert document["partition_count"] == 20
-    assert kc.validate_offsets_document(json.loads(json.dumps(document)))["offsets"] == document["offsets"]
+    assert offsets_doc.validate_offsets_document(json.loads(json.dumps(document)))["offsets"] == document["offsets"]
 
     edited = json.loads(json.dumps(document))
     edited["offsets"][0]["offset"]["window_start"] += 1
     with pytest.raises(kc.ConnectError, match="offsets_sha256 does not match"):
-        kc.validate_offsets_document(edited)
+        offsets_doc.validate_offsets_document(edited)
     truncated = json.loads(json.dumps(document))
     del truncated["offsets"][-1]
     with pytest.raises(kc.ConnectError, match="partition_count 20 but 19 offsets"):
-        kc.validate_offsets_document(truncated)
+        offsets_doc.validate_offsets_document(truncated)
     with pytest.raises(kc.ConnectError, match="schema_version 2"):
-        kc.validate_offsets_document({**document, "schema_version": 2})
+        offsets_doc.validate_offsets_document({**document, "schema_version": 2})
     with pytest.raises(kc.ConnectError, match="not an offsets backup"):
-        kc.validate_offsets_document({"offsets": []})
+        offsets_doc.validate_offsets_document({"offsets": []})
     with pytest.raises(kc.ConnectError, match="created_at"):
-        kc.validate_offsets_document({**document, "created_at": "yesterday"})
+        offsets_doc.validate_offsets_document({**document, "created_at": "yesterday"})
 
 
 def test_same_content_ignores_only_the_time():
-    first = kc.build_offsets_document(WORKER, INFO, scylla_offsets(10), NOW)
-    later = kc.build_offsets_document(WORKER, INFO, scylla_offsets(10, seed=3), NOW + datetime.timedelta(hours=1))
-    assert kc.same_backup_content(first, later), "same offsets in another order, another time"
+    first = offsets_doc.build_offsets_document(WORKER, INFO, scylla_offsets(10), NOW)
+    later = offsets_doc.build_offsets_document(
+        WORKER, INFO, scylla_offsets(10, seed=3), NOW + datetime.timedelta(hours=1)
+    )
+    assert offsets_doc.same_backup_content(first, later), "same offsets in another order, another time"
     moved = scylla_offsets(10)
     moved[0]["offset"]["window_end"] += 1
-    assert not kc.same_backup_content(first, kc.build_offsets_document(WORKER, INFO, moved, NOW))
-    assert not kc.same_backup_content(None, first)
+    assert not offsets_doc.same_backup_content(first, offsets_doc.build_offsets_document(WORKER, INFO, moved, NOW))
+    assert not offsets_doc.same_backup_content(None, first)
 
 
 def test_restore_refusals_name_what_differs():
-    document = kc.build_offsets_document(WORKER, INFO, [], NOW)
-    assert kc.restore_refusals(document, "scylla-source", SOURCE_CLASS, "cluster-A") == []
-    refusals = kc.restore_refusals(document, "other", "x.Y", "cluster-B")
+    document = offsets_doc.build_offsets_document(WORKER, INFO, [], NOW)
+    assert offsets_doc.restore_refusals(document, "scylla-source", SOURCE_CLASS, "cluster-A") == []
+    refusals = offsets_doc.restore_refusals(document, "other", "x.Y", "cluster-B")
     assert refusals == [
         "the backup is of connector scylla-source, not other",
         "the backup is of class %s, the connector runs x.Y" % SOURCE_CLASS,
@@ -605,8 +611,8 @@ def test_restore_refusals_name_what_differs():
     ],
 )
 def test_ttl_refusal(age_s, connector_type, ttl, refused):
-    document = kc.build_offsets_document(WORKER, INFO, [], NOW)
-    message = kc.ttl_refusal(document, connector_type, ttl, NOW + datetime.timedelta(seconds=age_s))
+    document = offsets_doc.build_offsets_document(WORKER, INFO, [], NOW)
+    message = offsets_doc.ttl_refusal(document, connector_type, ttl, NOW + datetime.timedelta(seconds=age_s))
     assert bool(message) is refused
     if refused:
         assert "older than the CDC log TTL (cdc_log_ttl=%d s)" % ttl in message
@@ -617,31 +623,33 @@ def test_ttl_refusal(age_s, connector_type, ttl, refused):
 def test_ten_thousand_partitions_round_trip_through_a_file(tmp_path):
     offsets = scylla_offsets(10_000)
     started = time.monotonic()
-    document = kc.build_offsets_document(WORKER, INFO, offsets, NOW)
+    document = offsets_doc.build_offsets_document(WORKER, INFO, offsets, NOW)
     path = tmp_path / "scylla-source.json"
-    kc.write_json_atomic(str(path), document)
-    restored = kc.validate_offsets_document(kc.read_json_file(str(path)))
+    offsets_doc.write_json_atomic(str(path), document)
+    restored = offsets_doc.validate_offsets_document(offsets_doc.read_json_file(str(path)))
     elapsed = time.monotonic() - started
     assert restored["partition_count"] == 10_000
-    assert kc.offsets_equal(restored["offsets"], offsets)
-    assert kc.offsets_delta(offsets, restored["offsets"]) == {
+    assert offsets_doc.offsets_equal(restored["offsets"], offsets)
+    assert offsets_doc.offsets_delta(offsets, restored["offsets"]) == {
         "added": 0,
         "removed": 0,
         "changed": 0,
         "unchanged": 10_000,
     }
-    assert kc.same_backup_content(document, kc.build_offsets_document(WORKER, INFO, scylla_offsets(10_000, 9), NOW))
+    assert offsets_doc.same_backup_content(
+        document, offsets_doc.build_offsets_document(WORKER, INFO, scylla_offsets(10_000, 9), NOW)
+    )
     assert path.stat().st_mode & 0o777 == 0o600
     assert elapsed < 30, "pure handling of 10,000 partitions took %.1f s" % elapsed
 
 
 def test_atomic_write_never_replaces_when_told_not_to(tmp_path):
     path = tmp_path / "b.json"
-    kc.write_json_atomic(str(path), {"a": 1}, replace=False)
+    offsets_doc.write_json_atomic(str(path), {"a": 1}, replace=False)
     with pytest.raises(kc.ConnectError, match="cannot write"):
-        kc.write_json_atomic(str(path), {"a": 2}, replace=False)
+        offsets_doc.write_json_atomic(str(path), {"a": 2}, replace=False)
     assert json.loads(path.read_text()) == {"a": 1}
-    kc.write_json_atomic(str(path), {"a": 3})
+    offsets_doc.write_json_atomic(str(path), {"a": 3})
     assert json.loads(path.read_text()) == {"a": 3}
     assert [p.name for p in tmp_path.iterdir()] == ["b.json"], "no temporary file left behind"
 
@@ -655,10 +663,10 @@ def test_backup_files_of_a_connector_sort_by_time(tmp_path):
         "src-notes.txt",
     ):
         (tmp_path / name).write_text("{}")
-    found = [Path(p).name for p in kc.backups_in(str(tmp_path), "src")]
+    found = [Path(p).name for p in offsets_doc.backups_in(str(tmp_path), "src")]
     assert found == ["src-20261126T030000Z.json", "src-20261127T030000Z.json", "src-20261127T030000Z-1.json"]
-    assert kc.backup_file_name("a/b c", NOW) == "a_b_c-20261127T030000Z.json"
-    assert kc.backup_file_name("a", NOW, 2) == "a-20261127T030000Z-2.json"
+    assert offsets_doc.backup_file_name("a/b c", NOW) == "a_b_c-20261127T030000Z.json"
+    assert offsets_doc.backup_file_name("a", NOW, 2) == "a-20261127T030000Z-2.json"
 
 
 def test_retention_keeps_the_newest_and_drops_by_count_and_age():
@@ -670,11 +678,11 @@ def test_retention_keeps_the_newest_and_drops_by_count_and_age():
         "src-20261126T000000Z-1.json",
     ]
     paths = ["/b/" + name for name in names]
-    assert kc.retention_victims(paths, 0, 0, NOW) == []
-    assert kc.retention_victims(paths, 2, 0, NOW) == paths[:3]
-    assert kc.retention_victims(paths, 0, 3, NOW) == paths[:2], "older than 3 days before 2026-11-27T03:00Z"
-    assert kc.retention_victims(paths, 4, 3, NOW) == paths[:2]
+    assert offsets_doc.retention_victims(paths, 0, 0, NOW) == []
+    assert offsets_doc.retention_victims(paths, 2, 0, NOW) == paths[:3]
+    assert offsets_doc.retention_victims(paths, 0, 3, NOW) == paths[:2], "older than 3 days before 2026-11-27T03:00Z"
+    assert offsets_doc.retention_victims(paths, 4, 3, NOW) == paths[:2]
     # An idle connector's only backup is its current one, however old.
-    assert kc.retention_victims(paths[:1], 1, 1, NOW) == []
-    assert kc.retention_victims(paths[:2], 0, 1, NOW) == paths[:1]
-    assert kc.backup_time(paths[4]) == datetime.datetime(2026, 11, 26, tzinfo=datetime.UTC)
+    assert offsets_doc.retention_victims(paths[:1], 1, 1, NOW) == []
+    assert offsets_doc.retention_victims(paths[:2], 0, 1, NOW) == paths[:1]
+    assert offsets_doc.backup_time(paths[4]) == datetime.datetime(2026, 11, 26, tzinfo=datetime.UTC)

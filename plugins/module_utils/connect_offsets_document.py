@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The offsets backup document of the connect_offsets module.
+
+Build, validate and compare the document that holds one connector's offsets (canonical JSON,
+checksums, the checks before a restore), and the backup files it lives in (names with a UTC
+stamp, retention, atomic writes with mode 0600). Errors are raised as ConnectError.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import tempfile
+
+from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import ConnectError
+
+DOCUMENT_FORMAT = "cdc.pipeline.connect_offsets"
+DOCUMENT_SCHEMA_VERSION = 1
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def canonical_json(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_of(value):
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def config_sha256(config):
+    """sha256 of the normalised config (keys sorted, `name` left out): tells whether the config changed since."""
+    return sha256_of(dict((key, value) for key, value in (config or {}).items() if key != "name"))
+
+
+def normalise_offsets(offsets):
+    """Offsets sorted by partition (canonical JSON), each {"partition": {..}, "offset": {..}}; refuses bad entries."""
+    keyed = []
+    seen = set()
+    if not isinstance(offsets, list):
+        raise ConnectError("offsets must be a list of {partition, offset} entries")
+    for index, entry in enumerate(offsets):
+        if not isinstance(entry, dict) or not isinstance(entry.get("partition"), dict) or not entry["partition"]:
+            raise ConnectError("offsets entry %d has no partition object" % index)
+        if not isinstance(entry.get("offset"), dict):
+            raise ConnectError(
+                "offsets entry %d (partition %s) has no offset object" % (index, canonical_json(entry["partition"]))
+            )
+        key = canonical_json(entry["partition"])
+        if key in seen:
+            raise ConnectError("offsets list partition %s twice" % key)
+        seen.add(key)
+        keyed.append((key, {"partition": entry["partition"], "offset": entry["offset"]}))
+    keyed.sort(key=lambda item: item[0])
+    return [entry for _key, entry in keyed]
+
+
+def offsets_index(offsets):
+    return dict((canonical_json(entry["partition"]), canonical_json(entry["offset"])) for entry in offsets)
+
+
+def offsets_delta(current, wanted):
+    """How wanted differs from current: partitions added, removed, changed, unchanged (counts)."""
+    have, want = offsets_index(current), offsets_index(wanted)
+    return {
+        "added": len([key for key in want if key not in have]),
+        "removed": len([key for key in have if key not in want]),
+        "changed": len([key for key in want if key in have and have[key] != want[key]]),
+        "unchanged": len([key for key in want if have.get(key) == want[key]]),
+    }
+
+
+def offsets_equal(current, wanted):
+    return offsets_index(current) == offsets_index(wanted)
+
+
+def utc_text(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime(TIME_FORMAT)
+
+
+def parse_utc(text):
+    try:
+        return datetime.datetime.strptime(str(text), TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+def build_offsets_document(worker, info, offsets, now):
+    """The backup document of one connector: worker = GET /, info = GET /connectors/{n}, offsets = its offsets."""
+    normalised = normalise_offsets(offsets)
+    config = info.get("config") or {}
+    return {
+        "format": DOCUMENT_FORMAT,
+        "schema_version": DOCUMENT_SCHEMA_VERSION,
+        "created_at": utc_text(now),
+        "kafka_cluster_id": worker.get("kafka_cluster_id"),
+        "connect_version": worker.get("version"),
+        "connector": {
+            "name": info.get("name"),
+            "class": config.get("connector.class"),
+            "type": info.get("type"),
+            "config_sha256": config_sha256(config),
+        },
+        "partition_count": len(normalised),
+        "offsets_sha256": sha256_of(normalised),
+        "offsets": normalised,
+    }
+
+
+def validate_offsets_document(document):
+    """The document with its offsets normalised; a ConnectError listing every problem otherwise."""
+    if not isinstance(document, dict) or document.get("format") != DOCUMENT_FORMAT:
+        raise ConnectError("not an offsets backup of this collection (format is not %s)" % DOCUMENT_FORMAT)
+    version = document.get("schema_version")
+    if version != DOCUMENT_SCHEMA_VERSION:
+        raise ConnectError(
+            "offsets backup schema_version %r is not %d: it was written by another version of cdc.pipeline; "
+            "restore it with that version" % (version, DOCUMENT_SCHEMA_VERSION)
+        )
+    problems = []
+    if parse_utc(document.get("created_at")) is None:
+        problems.append("created_at %r is not a UTC time like 2026-11-27T03:00:00Z" % document.get("created_at"))
+    connector = document.get("connector")
+    if not isinstance(connector, dict) or not connector.get("name") or not connector.get("class"):
+        problems.append("connector.name and connector.class are missing")
+    try:
+        offsets = normalise_offsets(document.get("offsets"))
+    except ConnectError as exc:
+        problems.append(str(exc))
+        offsets = None
+    if offsets is not None:
+        if document.get("partition_count") != len(offsets):
+            problems.append(
+                "partition_count %r but %d offsets: the file is truncated or edited"
+                % (document.get("partition_count"), len(offsets))
+            )
+        elif document.get("offsets_sha256") != sha256_of(offsets):
+            problems.append("offsets_sha256 does not match the offsets: the file is damaged or edited")
+    if problems:
+        raise ConnectError("the offsets backup is not usable: %s" % "; ".join(problems))
+    validated = dict(document)
+    validated["offsets"] = offsets
+    return validated
+
+
+def same_backup_content(first, second):
+    """Equal documents apart from created_at: a backup that would say nothing new."""
+    if not isinstance(first, dict) or not isinstance(second, dict):
+        return False
+    return canonical_json(_without_time(first)) == canonical_json(_without_time(second))
+
+
+def _without_time(document):
+    return dict((key, value) for key, value in document.items() if key != "created_at")
+
+
+def restore_refusals(document, name, current_class, kafka_cluster_id):
+    """Why the document does not belong to this connector (empty when it does); force overrides these."""
+    connector = document["connector"]
+    refusals = []
+    if connector["name"] != name:
+        refusals.append("the backup is of connector %s, not %s" % (connector["name"], name))
+    if connector["class"] != current_class:
+        refusals.append("the backup is of class %s, the connector runs %s" % (connector["class"], current_class))
+    if document.get("kafka_cluster_id") and kafka_cluster_id and document["kafka_cluster_id"] != kafka_cluster_id:
+        refusals.append(
+            "the backup was taken on Kafka cluster %s, the workers use %s"
+            % (document["kafka_cluster_id"], kafka_cluster_id)
+        )
+    return refusals
+
+
+def backup_age_seconds(document, now):
+    return int((now - parse_utc(document["created_at"])).total_seconds())
+
+
+def ttl_refusal(document, connector_type, cdc_log_ttl, now):
+    """The refusal when a source backup is older than the CDC log TTL (its changes are gone from the log), else None."""
+    if connector_type != "source" or not cdc_log_ttl:
+        return None
+    age = backup_age_seconds(document, now)
+    if age <= cdc_log_ttl:
+        return None
+    return (
+        "the backup is %d s old (taken %s), older than the CDC log TTL (cdc_log_ttl=%d s): the changes between its "
+        "positions and the oldest entry still in the CDC log are gone, and the source would skip them silently. "
+        "Restoring it means a reconciliation will be needed (compare or re-copy the tables for that period); "
+        "set force=true to restore anyway" % (age, document["created_at"], cdc_log_ttl)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Backup files
+# --------------------------------------------------------------------------------------------
+
+_BACKUP_STAMP = r"\d{8}T\d{6}Z(-\d+)?"
+
+
+def safe_file_part(name):
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def backup_file_name(name, now, sequence=0):
+    stamp = now.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return "%s-%s%s.json" % (safe_file_part(name), stamp, "-%d" % sequence if sequence else "")
+
+
+def backups_in(directory, name):
+    """Backup files of connector name in directory, oldest first (the time stamp in the name sorts them)."""
+    pattern = re.compile(r"^%s-%s\.json$" % (re.escape(safe_file_part(name)), _BACKUP_STAMP))
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise ConnectError("cannot list %s: %s" % (directory, exc)) from exc
+    return [os.path.join(directory, entry) for entry in sorted(names, key=_stamp_order) if pattern.match(entry)]
+
+
+def _stamp_order(file_name):
+    match = re.search(r"(\d{8}T\d{6}Z)(?:-(\d+))?\.json$", file_name)
+    return (match.group(1), int(match.group(2) or 0)) if match else ("", 0)
+
+
+def backup_time(path):
+    """The UTC time in a backup file name (<connector>-YYYYmmddTHHMMSSZ[-n].json), or None."""
+    stamp = _stamp_order(os.path.basename(path))[0]
+    try:
+        return datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+def retention_victims(paths, keep_count, keep_days, now):
+    """The backups of one connector (oldest first, as backups_in lists them) that retention deletes.
+
+    Beyond the newest keep_count, and older than keep_days (0: no limit), except the newest one, which is
+    always kept: an idle connector writes no new file, so its last backup stays the current one however old.
+    """
+    oldest_allowed = now - datetime.timedelta(days=keep_days) if keep_days else None
+    victims = []
+    for index, path in enumerate(reversed(paths)):
+        if index == 0:
+            continue
+        too_many = bool(keep_count) and index >= keep_count
+        taken = backup_time(path)
+        too_old = oldest_allowed is not None and taken is not None and taken < oldest_allowed
+        if too_many or too_old:
+            victims.append(path)
+    return sorted(victims, key=lambda path: _stamp_order(os.path.basename(path)))
+
+
+def read_json_file(path):
+    try:
+        with open(path, "r") as handle:
+            return json.load(handle)
+    except (IOError, OSError) as exc:
+        raise ConnectError("cannot read %s: %s" % (path, exc)) from exc
+    except ValueError as exc:
+        raise ConnectError("%s is not JSON (%s): not an offsets backup, or a damaged one" % (path, exc)) from exc
+
+
+def read_json_if_any(path):
+    """The JSON in path, or None when it is missing or not JSON (then it is simply not the same content)."""
+    try:
+        return read_json_file(path)
+    except ConnectError:
+        return None
+
+
+def render_json(document):
+    """Indented JSON, except an "offsets" list: one partition per line (10,000 lines stay fast and diffable)."""
+    if not isinstance(document.get("offsets"), list):
+        return json.dumps(document, indent=1, sort_keys=True) + "\n"
+    head = dict((key, value) for key, value in document.items() if key != "offsets")
+    head_text = json.dumps(head, indent=1, sort_keys=True).rstrip()[:-1].rstrip()
+    lines = ",\n".join("  " + json.dumps(entry, sort_keys=True) for entry in document["offsets"])
+    separator = ",\n" if head else "\n"
+    offsets = "[\n%s\n ]" % lines if lines else "[]"
+    return '%s%s "offsets": %s\n}\n' % (head_text, separator, offsets)
+
+
+def write_json_atomic(path, document, replace=True):
+    """Write document to path, mode 0600 from the first byte, via a temporary file in the same directory.
+
+    replace=False never replaces an existing file (os.link fails on one): ConnectError then.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(render_json(document))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+        _fsync_directory(directory)
+    except OSError as exc:
+        raise ConnectError("cannot write %s: %s" % (path, exc)) from exc
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _fsync_directory(directory):
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
