@@ -107,6 +107,8 @@ _raw:
 """
 
 import os
+import secrets
+import string
 
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
@@ -114,10 +116,20 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     HAS_HVAC,
     Vault,
     VaultError,
-    generate_password,
 )
 
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+PASSWORD_MIN_LENGTH = 16
 CAS_ATTEMPTS = 3
+
+
+def generate_password(length=32):
+    """A random password over [A-Za-z0-9]: safe unquoted in properties files, JAAS configs and URLs."""
+    if not isinstance(length, int) or isinstance(length, bool) or length < PASSWORD_MIN_LENGTH:
+        raise VaultError(
+            "length %r is too short for a generated secret: use at least %d characters" % (length, PASSWORD_MIN_LENGTH)
+        )
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _index in range(length))
 
 
 def _cas_conflict(exc):

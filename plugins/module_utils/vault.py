@@ -1,23 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared logic of the cdc.pipeline Vault/OpenBao modules and the vault_secret lookup.
+"""Transport and shared rules of the cdc.pipeline Vault/OpenBao modules and the vault_secret lookup.
 
 One place for: the connection options, building the hvac client, turning every failure into
 ONE message that names the fix, the pre-write health gate, value normalization for idempotent
-comparison. Nothing here calls fail_json: errors are raised as
-VaultError so the modules (fail_json) and the lookup (AnsibleError) report them their own way.
+comparison. What one plugin alone needs (the keys file of vault_init and vault_unseal, mount
+options as strings, generated passwords) lives in that plugin. Nothing here calls fail_json:
+errors are raised as VaultError so the modules (fail_json) and the lookup (AnsibleError) report
+them their own way.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
 import re
-import secrets
-import string
 import time
 import traceback
 
@@ -37,8 +35,6 @@ except ImportError:
 else:
     HAS_HVAC = True
 
-PASSWORD_ALPHABET = string.ascii_letters + string.digits
-PASSWORD_MIN_LENGTH = 16
 SYS_HEALTH_QUERY = {
     # Every node state answers 200, so a standby, sealed or uninitialised node is reported, not an error.
     "standbyok": "true",
@@ -394,75 +390,6 @@ def changed_keys(wanted, current, skip_missing=False):
         for key, value in wanted.items()
         if not (skip_missing and key not in current) and not values_equal(value, current.get(key))
     )
-
-
-def options_as_strings(options):
-    """Mount options as Vault returns them: {"version": 2} is read back as {"version": "2"}."""
-    return dict((key, str(value).lower() if isinstance(value, bool) else str(value)) for key, value in options.items())
-
-
-# --------------------------------------------------------------------------------------------
-# Secrets
-# --------------------------------------------------------------------------------------------
-
-
-def generate_password(length=32):
-    """A random password over [A-Za-z0-9]: safe unquoted in properties files, JAAS configs and URLs."""
-    if not isinstance(length, int) or isinstance(length, bool) or length < PASSWORD_MIN_LENGTH:
-        raise VaultError(
-            "length %r is too short for a generated secret: use at least %d characters" % (length, PASSWORD_MIN_LENGTH)
-        )
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _index in range(length))
-
-
-# --------------------------------------------------------------------------------------------
-# Keys file (vault_init / vault_unseal)
-# --------------------------------------------------------------------------------------------
-
-
-def check_keys_file_target(path):
-    """Refuse before init: an existing non-empty file belongs to another cluster; the dir must be writable."""
-    if os.path.isdir(path):
-        raise VaultError("keys_file %s is a directory: give a file path" % path)
-    if os.path.exists(path) and os.path.getsize(path) > 0:
-        raise VaultError(
-            "keys_file %s already exists but this Vault is not initialised: it belongs to another cluster. "
-            "Move it away (never overwrite unseal keys) and run again" % path
-        )
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise VaultError("the directory of keys_file %s does not exist: create it (mode 0700) first" % path)
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise VaultError("the directory of keys_file %s is not writable by this user: fix its permissions" % path)
-
-
-def write_keys_file(path, content):
-    """Write JSON content to path, mode 0600 from the first byte, never replacing a non-empty file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(content, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        if os.path.exists(path) and os.path.getsize(path) == 0:
-            os.unlink(path)  # an empty placeholder (e.g. touched by a playbook) carries nothing
-        os.link(tmp, path)  # fails if the path appeared meanwhile: never overwrite
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def read_keys_file(path):
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (IOError, OSError) as exc:
-        raise VaultError("cannot read keys_file %s: %s" % (path, exc)) from exc
-    except ValueError as exc:
-        raise VaultError("keys_file %s is not the JSON written by vault_init: %s" % (path, exc)) from exc
 
 
 def run_module(module, body, need_token=True):

@@ -98,16 +98,50 @@ pgp_encrypted:
 """
 
 import datetime
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     VaultError,
-    check_keys_file_target,
     connection_argument_spec,
     run_module,
-    write_keys_file,
 )
+
+
+def check_keys_file_target(path):
+    """Refuse before init: an existing non-empty file belongs to another cluster; the dir must be writable."""
+    if os.path.isdir(path):
+        raise VaultError("keys_file %s is a directory: give a file path" % path)
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        raise VaultError(
+            "keys_file %s already exists but this Vault is not initialised: it belongs to another cluster. "
+            "Move it away (never overwrite unseal keys) and run again" % path
+        )
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise VaultError("the directory of keys_file %s does not exist: create it (mode 0700) first" % path)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise VaultError("the directory of keys_file %s is not writable by this user: fix its permissions" % path)
+
+
+def write_keys_file(path, content):
+    """Write JSON content to path, mode 0600 from the first byte, never replacing a non-empty file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(content, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if os.path.exists(path) and os.path.getsize(path) == 0:
+            os.unlink(path)  # an empty placeholder (e.g. touched by a playbook) carries nothing
+        os.link(tmp, path)  # fails if the path appeared meanwhile: never overwrite
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def validate(params):

@@ -131,9 +131,13 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     VaultError,
     changed_keys,
     connection_argument_spec,
-    options_as_strings,
     run_module,
 )
+
+
+def options_as_strings(options):
+    """Mount options as Vault returns them: {"version": 2} is read back as {"version": "2"}."""
+    return dict((key, str(value).lower() if isinstance(value, bool) else str(value)) for key, value in options.items())
 
 
 def wanted_mount(params):

@@ -81,16 +81,26 @@ threshold:
   sample: 3
 """
 
+import json
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     VaultError,
     connection_argument_spec,
-    read_keys_file,
     run_module,
     uninitialised_message,
 )
+
+
+def read_keys_file(path):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (IOError, OSError) as exc:
+        raise VaultError("cannot read keys_file %s: %s" % (path, exc)) from exc
+    except ValueError as exc:
+        raise VaultError("keys_file %s is not the JSON written by vault_init: %s" % (path, exc)) from exc
 
 
 def load_keys(params):

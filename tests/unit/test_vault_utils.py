@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import stat
@@ -18,7 +19,13 @@ pytestmark = pytest.mark.unit
 hvac = pytest.importorskip("hvac")
 requests = pytest.importorskip("requests")
 
+from ansible_collections.cdc.pipeline.plugins.lookup import vault_secret  # noqa: E402
 from ansible_collections.cdc.pipeline.plugins.module_utils import vault as vu  # noqa: E402
+
+vault_init, vault_mount, vault_unseal = (
+    importlib.import_module("ansible_collections.cdc.pipeline.plugins.modules." + name)
+    for name in ("vault_init", "vault_mount", "vault_unseal")
+)
 
 URL = "https://10.213.40.51:8200"
 
@@ -86,7 +93,7 @@ def test_changed_keys_skips_keys_vault_does_not_return_only_when_asked():
 
 
 def test_options_as_strings():
-    assert vu.options_as_strings({"version": 2, "flag": True}) == {"version": "2", "flag": "true"}
+    assert vault_mount.options_as_strings({"version": 2, "flag": True}) == {"version": "2", "flag": "true"}
 
 
 # -- keys file ---------------------------------------------------------------------------------
@@ -94,63 +101,63 @@ def test_options_as_strings():
 
 def test_keys_file_written_0600_and_never_overwritten(tmp_path):
     path = tmp_path / "init.json"
-    vu.check_keys_file_target(str(path))
-    vu.write_keys_file(str(path), {"root_token": "r", "keys": ["k"]})
+    vault_init.check_keys_file_target(str(path))
+    vault_init.write_keys_file(str(path), {"root_token": "r", "keys": ["k"]})
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text())["root_token"] == "r"
     assert [p.name for p in tmp_path.iterdir()] == ["init.json"]  # no temporary file left
     with pytest.raises(vu.VaultError, match="belongs to another cluster"):
-        vu.check_keys_file_target(str(path))
+        vault_init.check_keys_file_target(str(path))
     with pytest.raises(OSError):
-        vu.write_keys_file(str(path), {"root_token": "other"})
+        vault_init.write_keys_file(str(path), {"root_token": "other"})
     assert json.loads(path.read_text())["root_token"] == "r"
 
 
 def test_empty_placeholder_keys_file_is_replaced(tmp_path):
     path = tmp_path / "init.json"
     path.touch()
-    vu.check_keys_file_target(str(path))
-    vu.write_keys_file(str(path), {"root_token": "r"})
+    vault_init.check_keys_file_target(str(path))
+    vault_init.write_keys_file(str(path), {"root_token": "r"})
     assert json.loads(path.read_text()) == {"root_token": "r"}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_keys_file_directory_must_exist_and_be_writable(tmp_path):
     with pytest.raises(vu.VaultError, match="does not exist"):
-        vu.check_keys_file_target(str(tmp_path / "missing" / "init.json"))
+        vault_init.check_keys_file_target(str(tmp_path / "missing" / "init.json"))
     if os.geteuid() != 0:  # root may write anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         with pytest.raises(vu.VaultError, match="not writable"):
-            vu.check_keys_file_target(str(locked / "init.json"))
+            vault_init.check_keys_file_target(str(locked / "init.json"))
 
 
 def test_read_keys_file_errors_name_the_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("not json")
     with pytest.raises(vu.VaultError, match="not the JSON written by vault_init"):
-        vu.read_keys_file(str(bad))
+        vault_unseal.read_keys_file(str(bad))
     with pytest.raises(vu.VaultError, match="cannot read keys_file"):
-        vu.read_keys_file(str(tmp_path / "absent.json"))
+        vault_unseal.read_keys_file(str(tmp_path / "absent.json"))
 
 
 # -- password generator ------------------------------------------------------------------------
 
 
 def test_generated_passwords_use_the_safe_alphabet_and_length():
-    values = {vu.generate_password(32) for _index in range(50)}
+    values = {vault_secret.generate_password(32) for _index in range(50)}
     assert len(values) == 50
     allowed = set(string.ascii_letters + string.digits)
     for value in values:
         assert len(value) == 32
         assert set(value) <= allowed
-    assert len(vu.generate_password(16)) == 16
+    assert len(vault_secret.generate_password(16)) == 16
 
 
 @pytest.mark.parametrize("length", [15, 0, -1, "32", True])
 def test_short_or_bad_length_refused(length):
     with pytest.raises(vu.VaultError, match="at least 16"):
-        vu.generate_password(length)
+        vault_secret.generate_password(length)
 
 
 # -- error mapping -----------------------------------------------------------------------------
