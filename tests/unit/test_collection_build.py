@@ -1,0 +1,126 @@
+"""The built collection holds the collection and nothing else: no lab secrets, no local state, no toolchain.
+
+A copy of the checkout (the files git tracks) gets the files a working checkout gathers: the lab's
+secrets after `make demo`, Ansible's and Molecule's local state, caches, a virtualenv. It is built with
+`ansible-galaxy collection build` as a user would, and the tarball must hold only the collection's own
+top-level entries, none of the planted files, and never the planted secret's text. The declared
+dependencies must be exactly the collections the shipped files call.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_GALAXY = Path(sys.executable).parent / "ansible-galaxy"
+SHIPPED_TOP_LEVEL = {
+    "MANIFEST.json",
+    "FILES.json",
+    "README.md",
+    "COPYING",
+    "meta",
+    "plugins",
+    "roles",
+    "playbooks",
+    "docs",
+    "changelogs",
+    "inventories",
+    "site.yml",
+}
+SECRET_MARKER = "planted-secret-3f9c0a"  # noqa: S105 - a marker to search the tarball for, not a secret
+PLANTED = [
+    ".secrets/cdc-demo/vault-init.json",
+    ".secrets/cdc-demo/ssh/id_ed25519",
+    ".secrets/lab/admin-approle.json",
+    ".ansible/tmp/ansible-local-1/state",
+    ".cache/facts/node-1",
+    ".cache/artifacts/kafka.tgz",
+    ".venv/bin/activate",
+    "molecule/pipeline/.state.yml",
+    "tests/output/junit.xml",
+    "inventories/lab/host_vars/node-1.yml",
+    "playbooks/lab/scratch.yml",
+    "scripts/scratch.sh",
+    "site.retry",
+    "build/old.tar.gz",
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
+    if not ANSIBLE_GALAXY.exists():
+        pytest.fail(f"{ANSIBLE_GALAXY} is missing: run `make venv` first")
+    checkout = tmp_path_factory.mktemp("checkout")
+    tracked = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "ls-files", "-z"], check=True, capture_output=True
+    ).stdout.split(b"\0")
+    for name in filter(None, (entry.decode() for entry in tracked)):
+        source = REPO_ROOT / name
+        if source.is_file():
+            target = checkout / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    for name in PLANTED:
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text(f"{SECRET_MARKER} {name}\n")
+    out = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [str(ANSIBLE_GALAXY), "collection", "build", "--output-path", str(out), str(checkout)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (tarball,) = out.glob("*.tar.gz")
+    contents = {}
+    with tarfile.open(tarball) as archive:
+        for member in archive.getmembers():
+            handle = archive.extractfile(member) if member.isfile() else None
+            contents[member.name] = handle.read() if handle else b""
+    return checkout, contents
+
+
+def test_only_the_collection_ships(built):
+    _checkout, contents = built
+    top_level = {name.split("/", 1)[0] for name in contents}
+    assert top_level <= SHIPPED_TOP_LEVEL, f"not part of the collection: {sorted(top_level - SHIPPED_TOP_LEVEL)}"
+    for name in (
+        "COPYING",
+        "site.yml",
+        "meta/runtime.yml",
+        "plugins/modules/kafka_topic.py",
+        "roles/kafka/tasks/main.yml",
+    ):
+        assert name in contents, f"{name} is missing from the build"
+
+
+def test_no_planted_file_and_no_secret_text_ships(built):
+    _checkout, contents = built
+    assert not [name for name in PLANTED if name in contents]
+    assert not [name for name in contents if name.startswith(("playbooks/lab", "inventories/lab", "molecule"))]
+    leaked = [name for name, data in contents.items() if SECRET_MARKER.encode() in data]
+    assert not leaked, f"planted secret text inside {leaked}"
+
+
+def test_dependencies_are_exactly_the_collections_the_shipped_files_call(built):
+    _checkout, contents = built
+    installed = Path(sysconfig.get_paths()["purelib"]) / "ansible_collections"
+    known = {f"{ns.name}.{coll.name}" for ns in installed.iterdir() if ns.is_dir() for coll in ns.iterdir()}
+    fqcn = re.compile(rb"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*")
+    called = set()
+    for name, data in contents.items():
+        if name.endswith((".yml", ".yaml", ".py", ".j2")):
+            called.update(f"{ns.decode()}.{coll.decode()}" for ns, coll in fqcn.findall(data))
+    called = (called & known) - {"ansible.builtin", "cdc.pipeline"}
+    declared = set(yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["dependencies"] or {})
+    assert declared == called, (
+        f"declared but not called: {declared - called}; called but not declared: {called - declared}"
+    )
