@@ -86,10 +86,6 @@ def holds_secret(value):
     return value not in (None, "") and not isinstance(value, bool) and not is_reference(value)
 
 
-def mask_value(key, value):
-    return MASK if is_secret_key(key) and holds_secret(value) else value
-
-
 def mask_secrets(value, extra_keys=()):
     """A copy of value (dicts and lists, nested) with secret keys, and extra_keys, shown as ********."""
     if isinstance(value, dict):

@@ -43,6 +43,7 @@ class FakeWorker:
         self.conflicts = 0
         self.failing: set[str] = set()
         self.drop_on_patch = 0  # partitions a PATCH "loses" (a read-back that differs)
+        self.lagging_reads = 0  # GETs that miss the last partition (an offset store still catching up)
 
     # -- helpers for tests ---------------------------------------------------------------------------
 
@@ -168,7 +169,11 @@ class FakeWorker:
     def offsets(self, name, method, body):
         connector = self.connectors[name]
         if method == "GET":
-            return 200, {"offsets": list(connector["offsets"].values())}  # answer() serialises: a copy
+            held = list(connector["offsets"].values())  # answer() serialises: a copy
+            if self.lagging_reads and held:
+                self.lagging_reads -= 1
+                held = held[:-1]
+            return 200, {"offsets": held}
         if connector["state"] != "STOPPED":
             return 400, {"error_code": 400, "message": "Connectors must be in the STOPPED state"}
         if method == "DELETE":
@@ -635,6 +640,18 @@ def test_a_read_back_that_differs_leaves_the_connector_stopped(tmp_path, fixed_n
     with pytest.raises(kc.ConnectError, match="differ from the backup.*left STOPPED"):
         run_offsets(worker, state="restore", src=saved)
     assert worker.connectors["src"]["state"] == "STOPPED"
+
+
+def test_a_read_back_that_catches_up_is_not_a_difference(tmp_path, fixed_now):
+    worker = FakeWorker()
+    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
+    saved = backup_file(tmp_path, worker)
+    worker.set_offsets("src", file_offsets(9))
+    worker.lagging_reads = 3
+    result, _module = run_offsets(worker, state="restore", src=saved)
+    assert result["changed"] is True
+    assert worker.lagging_reads == 0, "the read-back was not asked again"
+    assert worker.offsets_of("src") == file_offsets(6)
 
 
 def test_restore_needs_the_connector_and_a_sound_document(tmp_path, fixed_now):
