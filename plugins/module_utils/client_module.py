@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every family of client modules (Vault, Kafka, Kafka Connect, CQL) shares: the checks of the TLS
-files in its connection options, and the run that turns the family's error into one fail_json.
+"""What every family of client modules (Vault, Kafka, Kafka Connect, CQL) shares: the module class that
+keeps secrets out of every result, the checks of the TLS files in its connection options, and the run
+that turns the family's error into one fail_json.
 
 Each family keeps what is its own (its options, its client, its error wording) and calls these.
 """
@@ -12,6 +13,64 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import holds_secret, is_secret_key
+
+# Shorter values would be hidden inside unrelated text all over the output.
+SHORTEST_HIDDEN = 3
+
+
+class SecretSafeModule(AnsibleModule):
+    """AnsibleModule whose results never carry a secret argument, whatever else is wrong with the arguments.
+
+    Ansible collects the values of no_log options while it validates, and a malformed nested option (a
+    string where a list of dicts belongs) stops that collection: the failure's `invocation` then shows
+    sasl_password or login_password in clear. Before any result leaves, this collects them again from
+    the arguments as given, together with every value under a secret key (secret_keys), such as the
+    password in vault_object's data.
+    """
+
+    def exit_json(self, **kwargs):
+        self._hide_secret_arguments()
+        super(SecretSafeModule, self).exit_json(**kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        self._hide_secret_arguments()
+        super(SecretSafeModule, self).fail_json(msg, **kwargs)
+
+    def _hide_secret_arguments(self):
+        self.no_log_values.update(secret_argument_values(getattr(self, "params", None), self.argument_spec))
+
+
+def secret_argument_values(params, spec):
+    """The strings held by no_log options and secret keys in params (any depth), as Ansible should hide them."""
+    found = set()
+    if not isinstance(params, dict):
+        return found
+    for key, value in params.items():
+        option = (spec or {}).get(key) if isinstance(spec, dict) else None
+        option = option if isinstance(option, dict) else {}
+        if option.get("no_log"):
+            found.update(_strings(value))
+        elif is_secret_key(key):  # a ${provider:path:key} reference says where the secret is: it stays readable
+            found.update(text for text in _strings(value) if holds_secret(text))
+        elif isinstance(value, dict):
+            found.update(secret_argument_values(value, option.get("options")))
+        elif isinstance(value, list):
+            for item in value:
+                found.update(secret_argument_values(item, option.get("options")))
+    return found
+
+
+def _strings(value):
+    if isinstance(value, str):
+        return {value} if len(value) >= SHORTEST_HIDDEN else set()
+    if isinstance(value, dict):
+        return set().union(*(_strings(item) for item in value.values())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_strings(item) for item in value)) if value else set()
+    return set()
 
 
 def tls_file_problem(params, ca_purpose, where="on the controller"):

@@ -197,7 +197,7 @@ wait_progress:
 import datetime
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.connect_offsets_document import (
     backup_file_name,
     backups_in,
@@ -474,7 +474,7 @@ def main():
         keep_days=dict(type="int", default=0),
         wait_timeout=dict(type="int", default=120),
     )
-    module = AnsibleModule(
+    module = SecretSafeModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[("state", "backup", ["dest"]), ("state", "restore", ["src"])],

@@ -165,7 +165,7 @@ acls:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     KafkaModuleError,
     connection_argument_spec,
@@ -338,7 +338,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         exclusive_principals=dict(type="list", elements="str", default=[]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 
 

@@ -169,7 +169,7 @@ healthy:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     connection_argument_spec,
     node_id,
@@ -270,7 +270,7 @@ def run(module, admin):
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(topics=dict(type="list", elements="str", default=[]))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 
 

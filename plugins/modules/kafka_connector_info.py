@@ -113,7 +113,7 @@ summary:
   sample: {"total": 2, "failed": [], "not_running": ["scylla-source"]}
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import (
     connection_argument_spec,
     failed_parts,
@@ -167,7 +167,7 @@ def run(module, client):
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(name=dict(type="list", elements="str", default=[]))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 
 

@@ -131,7 +131,7 @@ mechanisms:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     KafkaAdmin,
     KafkaModuleError,
@@ -283,7 +283,7 @@ def main():
             type="str", choices=["on_mismatch", "always", "on_create"], default="on_mismatch", no_log=False
         ),
     )
-    module = AnsibleModule(
+    module = SecretSafeModule(
         argument_spec=argument_spec,
         required_if=[("state", "present", ["password"])],
         supports_check_mode=True,

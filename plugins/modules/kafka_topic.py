@@ -152,7 +152,7 @@ changed_keys:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     KafkaModuleError,
     connection_argument_spec,
@@ -387,7 +387,7 @@ def main():
         replication_factor=dict(type="int"),
         config=dict(type="dict", default={}),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 
 

@@ -157,7 +157,7 @@ offset:
 import time
 import uuid
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     KafkaModuleError,
     build_client_config,
@@ -316,7 +316,7 @@ def main():
         origin=dict(type="str", choices=ORIGINS, default="topic"),
         topic_prefix=dict(type="str", default="cdc"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     # Every origin so far goes through Kafka: log in first (run_module probes), then send.
     run_module(module, SENDERS[module.params["origin"]])
 

@@ -151,7 +151,7 @@ server:
   sample: {product: scylladb, release_version: 3.0.8, version: 2025.1.4}
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     SCYLLA,
     CqlModuleError,
@@ -371,7 +371,7 @@ def main():
         delta=dict(type="str", choices=["full", "keys"]),
         ttl=dict(type="int"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 
 

@@ -210,7 +210,7 @@ statements:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     CqlClient,
     CqlModuleError,
@@ -648,7 +648,7 @@ def main():
         ),
         exclusive=dict(type="bool", default=True),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 
 

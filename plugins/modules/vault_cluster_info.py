@@ -127,7 +127,7 @@ autopilot:
 
 import datetime
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     VaultError,
     connection_argument_spec,
@@ -205,7 +205,7 @@ def run(module, vault):
 
 
 def main():
-    module = AnsibleModule(argument_spec=connection_argument_spec(), supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=connection_argument_spec(), supports_check_mode=True)
     run_module(module, run, need_token=False)
 
 

@@ -101,7 +101,7 @@ import datetime
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     VaultError,
     connection_argument_spec,
@@ -214,7 +214,7 @@ def main():
         root_token_pgp_key=dict(type="str", no_log=False),  # a public key
         keys_file=dict(type="path", required=True),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run, need_token=False)
 
 

@@ -126,7 +126,7 @@ changed_keys:
   sample: [config.max_lease_ttl]
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     VaultError,
     changed_keys,
@@ -235,7 +235,7 @@ def main():
         config=dict(type="dict"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(
+    module = SecretSafeModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[("state", "present", ("type",))],

@@ -142,7 +142,7 @@ uncompared_keys:
   sample: [verify_connection]
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     changed_keys,
     connection_argument_spec,
@@ -223,7 +223,7 @@ def main():
         nested_read_keys=dict(type="list", elements="str", default=[], no_log=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 
 

@@ -142,7 +142,8 @@ actions:
 import datetime
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     VaultError,
     changed_keys,
@@ -485,7 +486,7 @@ def main():
         urls_base=dict(type="str"),
         renew_before=dict(type="str", default="8760h"),
     )
-    module = AnsibleModule(
+    module = SecretSafeModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_one_of=[("root_common_name", "root_pem_bundle", "root_signer_cert")],

@@ -84,7 +84,7 @@ threshold:
 import json
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     VaultError,
     connection_argument_spec,
@@ -197,7 +197,7 @@ def main():
         keys_file=dict(type="path"),
         keys=dict(type="list", elements="str", no_log=True),
     )
-    module = AnsibleModule(
+    module = SecretSafeModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[("keys_file", "keys")],
