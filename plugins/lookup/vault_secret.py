@@ -116,6 +116,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     HAS_HVAC,
     Vault,
     VaultError,
+    store_path,
 )
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
@@ -141,8 +142,9 @@ class KvSecret:
 
     def __init__(self, vault, mount, path):
         self.vault = vault
-        self.data_path = "%s/data/%s" % (mount.strip("/"), path.strip("/"))
-        self.metadata_path = "%s/metadata/%s" % (mount.strip("/"), path.strip("/"))
+        mount, path = store_path(mount, "mount"), store_path(path, "the secret path")
+        self.data_path = "%s/data/%s" % (mount, path)
+        self.metadata_path = "%s/metadata/%s" % (mount, path)
 
     def read(self):
         """The latest version's data, or None (never written, or its latest version deleted)."""
@@ -203,8 +205,9 @@ class LookupModule(LookupBase):
             if create:
                 generate_password(length)  # refuse a short length before anything is read or written
             vault = Vault(params, need_token=True)
+            secrets = [KvSecret(vault, mount, term) for term in terms]  # every path checked before a request
             vault.preflight()
-            return [KvSecret(vault, mount, term).get_or_create(key, create, length) for term in terms]
+            return [secret.get_or_create(key, create, length) for secret in secrets]
         except VaultError as exc:
             raise AnsibleError("vault_secret: %s" % exc) from None
 

@@ -48,6 +48,27 @@ URL_FIX = (
 )
 
 
+# Control characters (and DEL) in a store path: never part of a real one, and a way to confuse logs.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def store_path(text, option="path"):
+    """text without surrounding slashes, refused when the store would resolve it somewhere else.
+
+    The store's HTTP layer normalises `a/../b` to `b`, so `cdc/data/../../sys/policies/acl/x` would write
+    a policy. Empty, `.` and `..` segments and control characters are refused before any request.
+    """
+    path = (text or "").strip("/")
+    if not path:
+        raise VaultError("%s is empty: give the store path, for example cdc/data/kafka/clients/admin" % option)
+    if _CONTROL_RE.search(path) or any(segment in ("", ".", "..") for segment in path.split("/")):
+        raise VaultError(
+            "%s %r has an empty, '.' or '..' segment or a control character: give the store path itself, "
+            "for example cdc/data/kafka/clients/admin" % (option, text)
+        )
+    return path
+
+
 class VaultError(Exception):
     """A failure already worded for the operator: the message says what to fix."""
 
@@ -202,7 +223,7 @@ class Vault:
         self.client.adapter.session.trust_env = False
 
     def request(self, method, path, data=None, params=None):
-        path = path.strip("/")
+        path = store_path(path)
         kwargs = {}
         if data is not None:
             kwargs["json"] = data

@@ -132,6 +132,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     changed_keys,
     connection_argument_spec,
     run_module,
+    store_path,
 )
 
 
@@ -165,10 +166,8 @@ def state_view(mount_type, description, options, config):
 
 def run(module, vault):
     params = module.params
-    path = params["path"].strip("/")
+    path = store_path(params["path"])
     base = "sys/auth" if params["kind"] == "auth" else "sys/mounts"
-    if not path:
-        raise VaultError("path must name the mount, for example cdc or pki_int")
     result = {"changed": False, "path": path, "kind": params["kind"], "changed_keys": []}
 
     vault.preflight()

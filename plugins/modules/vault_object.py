@@ -147,6 +147,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     changed_keys,
     connection_argument_spec,
     run_module,
+    store_path,
 )
 from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import MASK, mask_secrets
 
@@ -178,7 +179,7 @@ def build_diff(data, secret_data, current):
 
 def run(module, vault):
     params = module.params
-    path = params["path"].strip("/")
+    path = store_path(params["path"])
     data = params["data"] or {}
     secret_data = params["secret_data"] or {}
     result = {"changed": False, "path": path, "changed_keys": [], "uncompared_keys": []}

@@ -226,3 +226,44 @@ def test_unseal_that_never_completes_is_reset_and_reported():
     with pytest.raises(vu.VaultError, match="still sealed after 2 shares"):
         vault_unseal.submit(vault, ["k1", "k2"], 2)
     assert vault.writes[-1] == {"reset": True}
+
+
+class CountingVault(FakeVault):
+    """A FakeVault that counts every call: a refused path must not reach the store at all."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def preflight(self, **kwargs):
+        self.calls += 1
+        return {}
+
+    def read(self, path, params=None):
+        self.calls += 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["cdc/data/../../sys/policies/acl/x", "a/../b", "cdc//data/x", "cdc/./x", "cdc/data/x\n", "", "/"],
+    ids=["climbs-to-sys", "climbs-one", "empty-segment", "dot", "newline", "empty", "slash-only"],
+)
+def test_paths_the_store_would_resolve_elsewhere_are_refused_before_any_request(path):
+    for run, params in (
+        (vault_object.run, object_params(path=path)),
+        (
+            vault_mount.run,
+            {"path": path, "kind": "secret", "type": "kv", "description": "", "options": {}, "config": {}},
+        ),
+    ):
+        vault = CountingVault()
+        with pytest.raises(vu.VaultError, match="path"):
+            run(module(**params), vault)
+        assert vault.calls == 0 and vault.writes == []
+
+
+def test_store_paths_are_kept_as_written_otherwise():
+    assert vu.store_path("/cdc/data/kafka/clients/admin/") == "cdc/data/kafka/clients/admin"
+    assert vu.store_path("pki_int/issue/connect") == "pki_int/issue/connect"
+    with pytest.raises(vu.VaultError, match="mount .* '\\.\\.' segment"):
+        vu.store_path("../cdc", "mount")
