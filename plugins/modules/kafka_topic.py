@@ -231,15 +231,24 @@ def replication_factor_refusal(name, current_factors, wanted):
     )
 
 
+MAX_PARTITIONS = 2**31 - 1
+MAX_REPLICATION_FACTOR = 2**15 - 1
+
+
 def validate_topic_args(name, partitions, replication_factor):
     if not name or len(name) > 249 or not re.match(r"^[A-Za-z0-9._-]+$", name) or name in (".", ".."):
         raise KafkaModuleError(
             "topic name %r is not valid: use up to 249 characters from [A-Za-z0-9._-] (not . or ..)" % name
         )
-    if partitions is not None and partitions < 1:
-        raise KafkaModuleError("partitions must be at least 1 (got %d)" % partitions)
-    if replication_factor is not None and replication_factor < 1:
-        raise KafkaModuleError("replication_factor must be at least 1 (got %d)" % replication_factor)
+    # The protocol carries partitions as int32 and the replication factor as int16: larger numbers
+    # cannot even be sent (the client raised an OverflowError on them).
+    if partitions is not None and not 1 <= partitions <= MAX_PARTITIONS:
+        raise KafkaModuleError("partitions must be between 1 and %d (got %d)" % (MAX_PARTITIONS, partitions))
+    if replication_factor is not None and not 1 <= replication_factor <= MAX_REPLICATION_FACTOR:
+        raise KafkaModuleError(
+            "replication_factor must be between 1 and %d, and no more than the brokers (got %d)"
+            % (MAX_REPLICATION_FACTOR, replication_factor)
+        )
 
 
 def partition_dicts(description):

@@ -228,6 +228,10 @@ def validate_params(params):
             "key_bits %d is not valid for key_type %s: use one of %s"
             % (key_bits, params["key_type"], ", ".join(str(b) for b in VALID_KEY_BITS[params["key_type"]]))
         )
+    if not (params["intermediate_common_name"] or "").strip():
+        raise VaultError(
+            "intermediate_common_name is empty: give the intermediate CA's name, e.g. cdc-vault intermediate CA"
+        )
     if params["root_mount"].strip("/") == params["intermediate_mount"].strip("/"):
         raise VaultError("root_mount and intermediate_mount must differ: the root and intermediate live apart")
     if params["urls_base"] and not params["urls_base"].startswith(("https://", "http://")):

@@ -359,8 +359,10 @@ def test_replication_factors():
         ("a b", None, None, "is not valid"),
         ("..", None, None, "is not valid"),
         ("x" * 250, None, None, "is not valid"),
-        ("ok", 0, None, "partitions must be at least 1"),
-        ("ok", None, 0, "replication_factor must be at least 1"),
+        ("ok", 0, None, "partitions must be between 1 and 2147483647"),
+        ("ok", 2**31, None, "partitions must be between 1 and 2147483647"),
+        ("ok", None, 0, "replication_factor must be between 1 and 32767"),
+        ("ok", None, 40000, "replication_factor must be between 1 and 32767"),
     ],
 )
 def test_invalid_topic_args(name, partitions, factor, message):

@@ -267,3 +267,27 @@ def test_store_paths_are_kept_as_written_otherwise():
     assert vu.store_path("pki_int/issue/connect") == "pki_int/issue/connect"
     with pytest.raises(vu.VaultError, match="mount .* '\\.\\.' segment"):
         vu.store_path("../cdc", "mount")
+
+
+def pki_params(**overrides):
+    params = {
+        "root_ttl": "87600h",
+        "intermediate_ttl": "43800h",
+        "renew_before": "8760h",
+        "key_type": "ec",
+        "key_bits": None,
+        "root_mount": "pki_root",
+        "intermediate_mount": "pki_int",
+        "urls_base": "",
+        "intermediate_common_name": "cdc-vault intermediate CA",
+    }
+    params.update(overrides)
+    return params
+
+
+def test_pki_ca_refuses_an_empty_intermediate_name_before_anything():
+    vault_pki_ca = importlib.import_module("ansible_collections.cdc.pipeline.plugins.modules.vault_pki_ca")
+    assert vault_pki_ca.validate_params(pki_params()) == 384
+    for empty in ("", "   "):
+        with pytest.raises(vu.VaultError, match="intermediate_common_name is empty"):
+            vault_pki_ca.validate_params(pki_params(intermediate_common_name=empty))
