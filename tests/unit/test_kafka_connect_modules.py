@@ -631,11 +631,17 @@ def test_sink_backups_are_not_held_to_the_cdc_ttl(tmp_path, fixed_now):
     assert worker.offsets_of("sink") == sink_offsets
 
 
-def test_a_read_back_that_differs_leaves_the_connector_stopped(tmp_path, fixed_now):
+def moved_since_backup(tmp_path):
+    """A source backed up at position 6 that has since moved to 9: (worker, backup file)."""
     worker = FakeWorker()
     worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
     saved = backup_file(tmp_path, worker)
     worker.set_offsets("src", file_offsets(9))
+    return worker, saved
+
+
+def test_a_read_back_that_differs_leaves_the_connector_stopped(tmp_path, fixed_now):
+    worker, saved = moved_since_backup(tmp_path)
     worker.drop_on_patch = 1
     with pytest.raises(kc.ConnectError, match="differ from the backup.*left STOPPED"):
         run_offsets(worker, state="restore", src=saved)
@@ -643,10 +649,7 @@ def test_a_read_back_that_differs_leaves_the_connector_stopped(tmp_path, fixed_n
 
 
 def test_a_read_back_that_catches_up_is_not_a_difference(tmp_path, fixed_now):
-    worker = FakeWorker()
-    worker.add("src", kafka_connector.normalise_config("src", source_config()), offsets=file_offsets(6))
-    saved = backup_file(tmp_path, worker)
-    worker.set_offsets("src", file_offsets(9))
+    worker, saved = moved_since_backup(tmp_path)
     worker.lagging_reads = 3
     result, _module = run_offsets(worker, state="restore", src=saved)
     assert result["changed"] is True
