@@ -64,6 +64,8 @@ def secret_argument_values(params, spec):
 
 
 def _strings(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
     if isinstance(value, str):
         return {value} if len(value) >= SHORTEST_HIDDEN else set()
     if isinstance(value, dict):

@@ -393,11 +393,9 @@ def _plan_restarted(actions, status, restart_only_failed):
     return {"actions": actions, "target": "RUNNING"}
 
 
-def protect_literal_secrets(module, wanted):
-    """Literal values of secret keys: never echoed back (Ansible masks them everywhere), and a warning."""
-    for key, value in literal_secrets(wanted):
-        if len(value) >= 3:  # shorter strings would mask unrelated text all over the output
-            module.no_log_values.add(value)
+def warn_about_literal_secrets(module, wanted):
+    """A warning per literal secret (SecretSafeModule keeps their values out of every result)."""
+    for key, _value in literal_secrets(wanted):
         module.warn(
             "config key %s holds a literal secret: put it in a file the secrets agent renders and use "
             "${directory:/run/cdc-secrets/connect:<file>}, so the config topic holds a reference (docs/secrets.md)"
@@ -476,7 +474,7 @@ def run(module, client):
     client.require_version(CONNECTOR_MIN_VERSION, "kafka_connector")
     wanted = normalise_config(name, params["config"]) if params["config"] is not None else None
     if wanted is not None:
-        protect_literal_secrets(module, wanted)
+        warn_about_literal_secrets(module, wanted)
     current = client.config(name)
     status = read_status(client, name) if current is not None else None
     check_args(params, wanted, current is not None)

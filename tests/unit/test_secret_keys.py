@@ -145,3 +145,19 @@ def test_the_roles_filter_applies_the_same_rule():
     assert literal_secrets(config) == ["a.api.key", "b.password"]
     with pytest.raises(AnsibleFilterError, match="needs a dict"):
         literal_secrets(["connection.password"])
+
+
+def test_the_module_class_hides_no_log_options_and_secret_keys_at_any_depth():
+    from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import secret_argument_values
+
+    spec = {"sasl_password": {"no_log": True}, "acls": {"type": "list", "options": {"token_x": {"no_log": True}}}}
+    params = {
+        "sasl_password": "admin-pass",
+        "acls": [{"token_x": "nested-no-log", "principal": "User:a"}],
+        "config": {"db.password": 123456, "ref.password": "${file:/p:k}", "tasks.max": 1, "short.password": "ab"},
+        "name": "visible",
+    }
+    hidden = secret_argument_values(params, spec)
+    assert hidden == {"admin-pass", "nested-no-log", "123456"}
+    # a malformed nested option (a string where a list of dicts belongs) still hides the top-level secret
+    assert secret_argument_values({**params, "acls": "User:a"}, spec) >= {"admin-pass"}
