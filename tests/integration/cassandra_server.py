@@ -29,13 +29,13 @@ from __future__ import annotations
 import contextlib
 import secrets
 import ssl
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from kafka_secure_server import Tls, make_tls
-from test_kafka_distribution import LOOPBACK, extract, free_ports, running, staged_output, wait_until
+from test_kafka_distribution import LOOPBACK, extract, free_ports, running, staged_output, stop_process, wait_until
 
 CASSANDRA_ARTIFACT = "cassandra-5.0.9"
 MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"
@@ -94,18 +94,27 @@ class CassandraNode:
     admin_password: str
     root: Path
     release_version: str = ""
+    restart_hook: Callable[[], None] | None = field(default=None, repr=False)
+
+    def restart(self) -> None:
+        """Stop the node (SIGTERM: Cassandra drains its memtables) and start it again on the same data,
+        configuration and ports; returns once a CQL login works again."""
+        if self.restart_hook is None:
+            raise RuntimeError("this node was not started by started_cassandra")
+        self.restart_hook()
 
     def session(self, user: str = ADMIN_USER, password: str | None = None):
         """A driver session over TLS (context manager): the tests' independent client."""
         return cql_session(self, user, self.admin_password if password is None else password)
 
 
-def cassandra_yaml(root: Path, native_port: int, storage_port: int, tls: Tls) -> str:
+def cassandra_yaml(root: Path, native_port: int, storage_port: int, tls: Tls, num_tokens: int = 1) -> str:
     data = root / "data"
+    # One token at 0 by default; with more, Cassandra picks them at random (several vnodes on one node).
+    tokens = "num_tokens: 1\ninitial_token: 0" if num_tokens == 1 else f"num_tokens: {num_tokens}"
     return f"""# Written by tests/integration/cassandra_server.py: one node on loopback, for tests.
 cluster_name: cdc-pipeline-test
-num_tokens: 1
-initial_token: 0
+{tokens}
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 authenticator: PasswordAuthenticator
 authorizer: CassandraAuthorizer
@@ -219,8 +228,8 @@ def create_admin(node: CassandraNode) -> str:
 
 
 @contextlib.contextmanager
-def started_cassandra(root: Path) -> Iterator[CassandraNode]:
-    """Start one node in root; stop it when the block ends."""
+def started_cassandra(root: Path, num_tokens: int = 1) -> Iterator[CassandraNode]:
+    """Start one node in root (num_tokens vnodes); stop it when the block ends. node.restart() restarts it."""
     pytest.importorskip("cassandra", reason="cassandra-driver is not installed")
     pytest.importorskip("cryptography", reason="cryptography is not installed")
     archive = staged_output(CASSANDRA_ARTIFACT)
@@ -230,14 +239,27 @@ def started_cassandra(root: Path) -> Iterator[CassandraNode]:
     conf.mkdir()
     tls = make_tls(root / "tls")
     native_port, storage_port = free_ports(2)
-    (conf / "cassandra.yaml").write_text(cassandra_yaml(root, native_port, storage_port, tls))
+    (conf / "cassandra.yaml").write_text(cassandra_yaml(root, native_port, storage_port, tls, num_tokens))
     (conf / "logback.xml").write_text(LOGBACK_XML)
     node = CassandraNode(host=LOOPBACK, port=native_port, tls=tls, admin_password=random_password(), root=root)
-    console = root / "cassandra-console.log"
-    with running(jvm_command(home, conf, root), None, console) as process:
-        node.release_version = wait_until(
-            lambda: create_admin(node), START_TIMEOUT_S, "Cassandra CQL login", process, console
-        )
+    argv = jvm_command(home, conf, root)
+    with contextlib.ExitStack() as stack:
+        processes = []
+
+        def start() -> None:
+            console = root / ("cassandra-console.log" if not processes else f"cassandra-console-{len(processes)}.log")
+            process = stack.enter_context(running(argv, None, console))
+            processes.append(process)
+            node.release_version = wait_until(
+                lambda: create_admin(node), START_TIMEOUT_S, "Cassandra CQL login", process, console
+            )
+
+        def restart() -> None:
+            stop_process(processes[-1])
+            start()
+
+        start()
+        node.restart_hook = restart
         yield node
 
 

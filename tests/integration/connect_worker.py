@@ -33,10 +33,11 @@ import json
 import re
 import ssl
 import subprocess
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +144,12 @@ def kafka_client_settings(kafka: SecureKafka) -> dict[str, object]:
 
 
 def worker_settings(
-    kafka: SecureKafka, stores: RestStores, plugin_path: Path, secrets_dir: Path, rest_port: int
+    kafka: SecureKafka,
+    stores: RestStores,
+    plugin_path: Path,
+    secrets_dir: Path,
+    rest_port: int,
+    plugin_discovery: str = "service_load",
 ) -> dict[str, object]:
     settings: dict[str, object] = {
         "bootstrap.servers": kafka.bootstrap,
@@ -165,7 +171,7 @@ def worker_settings(
         "plugin.path": plugin_path,
         # Every plugin here has ServiceLoader manifests: skip the reflective scan of libs/ (17 s on a busy
         # machine; the worker itself suggests it in its log).
-        "plugin.discovery": "service_load",
+        "plugin.discovery": plugin_discovery,
         "listeners": f"https://{LOOPBACK}:{rest_port}",
         "rest.advertised.host.name": LOOPBACK,
         "rest.advertised.port": rest_port,
@@ -203,6 +209,7 @@ class ConnectWorker:
     secrets_dir: Path
     log: Path
     cluster_id: str = ""
+    ready_after_s: float = 0.0  # from the worker's start to its REST API listing the awaited plugin
 
     def ssl_context(self, client_cert: bool = True) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.kafka.tls.ca_cert))
@@ -267,34 +274,63 @@ def quote(name: str) -> str:
     return urllib.parse.quote(name, safe="")
 
 
-def worker_ready(worker: ConnectWorker) -> bool:
+def worker_ready(worker: ConnectWorker, ready_class: str = FILE_SOURCE_CLASS) -> bool:
     plugins = worker.request("GET", "/connector-plugins")
     info = worker.request("GET", "/")
     worker.cluster_id = info.get("kafka_cluster_id", "")
-    return any(plugin["class"] == FILE_SOURCE_CLASS for plugin in plugins)
+    return any(plugin["class"] == ready_class for plugin in plugins)
 
 
 @contextlib.contextmanager
-def started_connect_worker(kafka: SecureKafka, root: Path) -> Iterator[ConnectWorker]:
-    """Start the worker in root against kafka; stop it (SIGTERM, then SIGKILL) when the block ends."""
+def started_connect_worker(
+    kafka: SecureKafka,
+    root: Path,
+    *,
+    connect_artifact: str = CONNECT_ARTIFACT,
+    file_plugin: bool = True,
+    add_plugins: Callable[[Path], None] | None = None,
+    classpath: Sequence[Path] = (),
+    plugin_discovery: str = "service_load",
+    before_start: Callable[[Path, Path, dict[str, str]], None] | None = None,
+    ready_class: str = FILE_SOURCE_CLASS,
+) -> Iterator[ConnectWorker]:
+    """Start the worker in root against kafka; stop it (SIGTERM, then SIGKILL) when the block ends.
+
+    The defaults give the worker the connector module tests use (Connect 4.3.1, the FileStream
+    plugin, service_load discovery). Other tests may pick another staged distribution, leave the
+    FileStream plugin out, add plugins (add_plugins(plugin_path)), extra jars on the worker's class
+    path (CLASSPATH), another plugin.discovery mode, a step before the start (before_start(home,
+    plugin_path, env), e.g. connect-plugin-path sync-manifests) and the plugin class whose listing
+    means "ready".
+    """
     root.mkdir(parents=True, exist_ok=True)
-    tarball = staged_output(CONNECT_ARTIFACT)
+    tarball = staged_output(connect_artifact)
     extract(tarball, root / "dist")
     home = root / "dist" / tarball.name.removesuffix(".tgz")
-    plugin_path = connect_file_plugin(root / "plugins")
+    if file_plugin:
+        plugin_path = connect_file_plugin(root / "plugins")
+    else:
+        plugin_path = root / "plugins"
+        plugin_path.mkdir(parents=True, exist_ok=True)
+    if add_plugins is not None:
+        add_plugins(plugin_path)
     stores = rest_stores(kafka, root)
     secrets_dir = root / "secrets"
     secrets_dir.mkdir(mode=0o700)
     (rest_port,) = free_ports(1)
     properties = write_properties(
         root / "connect-distributed.properties",
-        worker_settings(kafka, stores, plugin_path, secrets_dir, rest_port),
+        worker_settings(kafka, stores, plugin_path, secrets_dir, rest_port, plugin_discovery),
     )
     properties.chmod(0o600)
     log_dir = root / "logs"
     env = jvm_env(log_dir, "-Xms128M -Xmx512M")
     # Started for a few minutes of tests: start fast rather than run fast (C1 only, serial GC).
     env["KAFKA_JVM_PERFORMANCE_OPTS"] = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true"
+    if classpath:
+        env["CLASSPATH"] = ":".join(str(path) for path in classpath)
+    if before_start is not None:
+        before_start(home, plugin_path, env)
     worker = ConnectWorker(
         kafka=kafka,
         url=f"https://{LOOPBACK}:{rest_port}",
@@ -304,12 +340,14 @@ def started_connect_worker(kafka: SecureKafka, root: Path) -> Iterator[ConnectWo
     )
     console = root / "connect-console.log"
     argv = [str(home / "bin" / "connect-distributed.sh"), str(properties)]
+    started = time.monotonic()
     with running(argv, env, console) as process:
         wait_until(
-            lambda: worker_ready(worker),
+            lambda: worker_ready(worker, ready_class),
             CONNECT_START_TIMEOUT_S,
-            "Connect worker (HTTPS REST with a client certificate, FileStream plugin loaded)",
+            f"Connect worker (HTTPS REST with a client certificate, {ready_class} loaded)",
             process,
             console,
         )
+        worker.ready_after_s = time.monotonic() - started
         yield worker
