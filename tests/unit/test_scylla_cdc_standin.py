@@ -332,3 +332,59 @@ def test_check_finds_a_base_row_written_around_the_stand_in() -> None:
 def test_enable_refuses_unknown_options() -> None:
     with pytest.raises(standin.StandInError, match="unknown CDC option"):
         standin.enable_cdc(FakeSession(COLUMNS, {}), "ks", "t", postimage=True, pre_image=True)
+
+
+class WriterSession(FakeSession):
+    """Also prepares statements (routing keys as the driver serialises an int key) and keeps batches."""
+
+    def __init__(self, stored_row=None):
+        wanted = {"enabled": "true", "preimage": "full", "postimage": "true", "delta": "full", "ttl": "600"}
+        super().__init__(COLUMNS, {"cdc": standin.encode_cdc_extension(wanted)})
+        self.stored_row = stored_row
+        self.batches = []
+
+    def prepare(self, query):
+        class Prepared:
+            query_string = query
+            is_read = query.startswith("SELECT * FROM ks.t WHERE pk = ? AND ck = ?")
+
+            @staticmethod
+            def bind(values):
+                return type("Bound", (), {"routing_key": struct.pack(">i", values[0])})()
+
+        return Prepared
+
+    def execute(self, query, params=None):
+        if hasattr(query, "_statements_and_parameters"):  # a BatchStatement: keep its CQL
+            self.batches.append([text for _prepared, text, _params in query._statements_and_parameters])
+            return []
+        if getattr(query, "is_read", False):  # the read before the write
+            return [self.stored_row] if self.stored_row else []
+        return super().execute(query, params)
+
+
+def test_writer_batches_the_base_write_with_its_log_rows() -> None:
+    from cassandra.metadata import Murmur3Token
+
+    generation = standin.make_generation([-(2**62), 0, 2**62], datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+    session = WriterSession(stored_row={"pk": 7, "ck": 1, "v1": 3, "v2": None})
+    table = standin.CdcTable(session, "ks", "t", generation, seed=5)
+    result = table.update({"pk": 7, "ck": 1}, {"v2": 4}, ttl=30)
+
+    token = Murmur3Token.from_key(struct.pack(">i", 7)).value
+    stream = generation.stream_of(token)
+    assert list(result.log_rows) == [stream]
+    assert ops(result.log_rows[stream]) == [0, 1, 9]
+    (statements,) = session.batches
+    base, *logged = statements
+    assert base == f"UPDATE ks.t USING TIMESTAMP {result.timestamp} AND TTL 30 SET v2 = 4 WHERE pk = 7 AND ck = 1"  # noqa: S608
+    assert len(logged) == 3
+    for text in logged:
+        assert text.startswith('INSERT INTO ks.t_scylla_cdc_log ("cdc$operation", pk, ck')
+        assert f"0x{stream.hex()}" in text and str(result.time) in text
+        assert text.endswith(f"USING TIMESTAMP {result.timestamp} AND TTL 600"), "log rows live for the CDC ttl"
+    assert "cdc$ttl" in logged[1] and ", 30, " in logged[1]
+    assert standin.micros_of_timeuuid(result.time) == result.timestamp
+    second = table.delete_row({"pk": 7, "ck": 1})
+    assert second.timestamp > result.timestamp, "timestamps strictly increase per writer"
+    assert session.batches[1][0] == f"DELETE FROM ks.t USING TIMESTAMP {second.timestamp} WHERE pk = 7 AND ck = 1"  # noqa: S608
