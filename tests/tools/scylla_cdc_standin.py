@@ -697,9 +697,18 @@ def enable_cdc(session, keyspace: str, table: str, **declared: Any) -> CdcOption
     options = CdcOptions.from_map(wanted)
     if options.enabled:
         session.execute(log_table_cql(shape, options))
+    # extensions is a frozen map: the whole map is written, the other entries kept.
+    rows = _rows(
+        session.execute(
+            "SELECT extensions FROM system_schema.tables WHERE keyspace_name = %s AND table_name = %s",
+            (keyspace, table),
+        )
+    )
+    extensions = dict(rows[0]["extensions"] or {})
+    extensions["cdc"] = encode_cdc_extension(wanted)
     session.execute(
-        "UPDATE system_schema.tables SET extensions = extensions + %s WHERE keyspace_name = %s AND table_name = %s",
-        ({"cdc": encode_cdc_extension(wanted)}, keyspace, table),
+        "UPDATE system_schema.tables SET extensions = %s WHERE keyspace_name = %s AND table_name = %s",
+        (extensions, keyspace, table),
     )
     return options
 
@@ -766,6 +775,8 @@ class CdcTable:
         from cassandra.metadata import Murmur3Token
 
         bound = self._routing.bind([key[c] for c in self.shape.partition_key])
+        if bound.routing_key is None:
+            raise StandInError(f"the driver gave no routing key for {self._table} (partition key {key})")
         return Murmur3Token.from_key(bound.routing_key).value
 
     def _timestamp(self) -> int:
