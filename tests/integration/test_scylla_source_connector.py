@@ -101,8 +101,6 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
             # The project's settings (roles/scylla defaults): postimage on, preimage off, delta full.
             for table in ("items", "lines"):
                 standin.enable_cdc(session, KEYSPACE, table, postimage=True, preimage=False, ttl=3600)
-            # A table the connector is not told about: its rows must not show up anywhere.
-            session.execute(f"CREATE TABLE {KEYSPACE}.other (id int PRIMARY KEY, v text)")
             generation = standin.publish_generation(session)
             truststore, password = cassandra_truststore(node, root)
             yield Source(
@@ -170,7 +168,7 @@ def connector_config(source: Source, connect: ConnectWorker) -> dict[str, str]:
         "scylla.ssl.enabled": "true",
         "scylla.ssl.provider": "JDK",
         "scylla.ssl.truststore.path": str(source.truststore),
-        "scylla.ssl.truststore.password": source.truststore_password,
+        "scylla.ssl.truststore.password": connect.write_secret("cassandra-truststore", source.truststore_password),
         "scylla.consistency.level": "ONE",
         "scylla.query.time.window.size": "2000",
         "scylla.confidence.window.size": "1000",
