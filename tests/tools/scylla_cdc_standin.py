@@ -539,7 +539,9 @@ def install_generation_tables(
     returns when it takes logins again. Returns whether a restart was needed.
     """
     with open_session() as session:
-        if generation_tables_present(session):
+        present = generation_tables_present(session)
+        if present:
+            fit_system_distributed_replication(session)
             return False
         copy_generation_table_schemas(session)
     restart()
@@ -550,7 +552,23 @@ def install_generation_tables(
                 f"{', '.join(GENERATION_TABLES)}: Cassandra did not load the copied schema rows"
             )
         session.execute(f"DROP KEYSPACE IF EXISTS {SCRATCH_KEYSPACE}")
+        fit_system_distributed_replication(session)
     return True
+
+
+def fit_system_distributed_replication(session) -> int:
+    """Replication factor of system_distributed = the number of nodes, at most 3.
+
+    Cassandra gives system_distributed RF 3 whatever the cluster size, so on fewer nodes a QUORUM
+    read of the generation tables (as the connector's library may make) finds too few replicas.
+    """
+    nodes = 1 + len(_rows(session.execute("SELECT peer FROM system.peers")))
+    factor = min(3, nodes)
+    session.execute(
+        f"ALTER KEYSPACE {SYSTEM_DISTRIBUTED} WITH replication = "
+        f"{{'class': 'SimpleStrategy', 'replication_factor': {factor}}}"
+    )
+    return factor
 
 
 def ring_tokens(session) -> list[int]:
