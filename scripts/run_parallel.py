@@ -56,6 +56,9 @@ class Stage:
     started: float = 0.0
     returncode: int | None = None
     elapsed: int = 0
+    # CPU seconds (user + system) of the stage's own process tree. Containers a stage starts run
+    # under podman's conmon, not under the stage: their CPU shows in the machine's busy share only.
+    cpu_seconds: float = 0.0
     log_handle: object = field(default=None, repr=False)
 
 
@@ -80,14 +83,35 @@ def start(stage: Stage) -> None:
     print(f"run_parallel: started {stage.name} (log: {stage.log})", flush=True)
 
 
+def reap(stage: Stage) -> bool:
+    """Whether the stage ended; if so, its exit code and its process tree's CPU time are kept."""
+    pid, status, usage = os.wait4(stage.process.pid, os.WNOHANG)
+    if pid == 0:
+        return False
+    stage.process.returncode = stage.returncode = os.waitstatus_to_exitcode(status)
+    stage.cpu_seconds = usage.ru_utime + usage.ru_stime
+    return True
+
+
 def finish(stage: Stage, times: Path | None) -> None:
     stage.elapsed = int(time.monotonic() - stage.started)
     stage.log_handle.close()
     verdict = "passed" if stage.returncode == 0 else f"FAILED (exit {stage.returncode})"
-    print(f"run_parallel: {stage.name} {verdict} in {stage.elapsed}s", flush=True)
+    cpu = f"{stage.cpu_seconds:.0f}s cpu"
+    print(f"run_parallel: {stage.name} {verdict} in {stage.elapsed}s ({cpu})", flush=True)
     if times is not None:
         with times.open("a") as handle:
-            handle.write(f"{stage.name}: {stage.elapsed}s{'' if stage.returncode == 0 else ' FAILED'}\n")
+            handle.write(f"{stage.name}: {stage.elapsed}s ({cpu}){'' if stage.returncode == 0 else ' FAILED'}\n")
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot, from /proc/stat (0, 0 where there is none)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def tail(path: Path, lines: int) -> str:
@@ -128,6 +152,7 @@ def run(stages: list[Stage], jobs: int, times: Path | None) -> int:
     pending = list(stages)
     running: list[Stage] = []
     last_heartbeat = time.monotonic()
+    busy_start, total_start = cpu_ticks()
     while pending or running:
         while pending and len(running) < jobs:
             stage = pending.pop(0)
@@ -135,15 +160,22 @@ def run(stages: list[Stage], jobs: int, times: Path | None) -> int:
             running.append(stage)
         time.sleep(POLL_SECONDS)
         for stage in list(running):
-            code = stage.process.poll()
-            if code is not None:
-                stage.returncode = code
+            if reap(stage):
                 finish(stage, times)
                 running.remove(stage)
         if running and time.monotonic() - last_heartbeat >= HEARTBEAT_SECONDS:
             last_heartbeat = time.monotonic()
             status = ", ".join(f"{s.name} {int(time.monotonic() - s.started)}s" for s in running)
             print(f"run_parallel: still running: {status}", flush=True)
+    busy_end, total_end = cpu_ticks()
+    if total_end > total_start:
+        # Near 100 % the cores were the limit: a stage is faster only if the others use less CPU.
+        share = 100 * (busy_end - busy_start) / (total_end - total_start)
+        line = f"cores busy while the stages ran: {share:.0f}%"
+        print(f"run_parallel: {line}", flush=True)
+        if times is not None:
+            with times.open("a") as handle:
+                handle.write(line + "\n")
     failed = [s for s in stages if s.returncode != 0]
     if failed and times is not None and times.exists():
         # `make test` prints the timing file only when everything passed; a failed run needs it too.

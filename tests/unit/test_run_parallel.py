@@ -80,6 +80,26 @@ def test_every_stage_passing_exits_zero(tmp_path):
     assert run_parallel.main(["--jobs", "1", "--log-dir", str(tmp_path), "a=true", "b=true"]) == 0
 
 
+def test_each_stage_reports_the_cpu_of_its_processes_and_the_run_how_busy_the_cores_were(tmp_path):
+    times = tmp_path / "times.txt"
+    burn = "python3 -c 'import time; t = time.process_time(); exec(\"while time.process_time() - t < 0.5: pass\")'"
+    args = ["--jobs", "2", "--log-dir", str(tmp_path), "--times", str(times), f"burn={burn}", "idle=sleep 0.3"]
+    assert run_parallel.main(args) == 0
+    lines = dict(line.split(": ", 1) for line in times.read_text().splitlines())
+    burn_cpu = float(lines["burn"].split("(")[1].split("s cpu")[0])
+    idle_cpu = float(lines["idle"].split("(")[1].split("s cpu")[0])
+    assert burn_cpu >= 0.5 > idle_cpu  # the grandchild's CPU counts; a sleeping stage has almost none
+    assert lines["cores busy while the stages ran"].endswith("%")
+
+
+def test_an_exit_code_is_kept_with_the_cpu_time(tmp_path):
+    stage = run_parallel.parse_stage("x=exit 3", tmp_path)
+    run_parallel.start(stage)
+    while not run_parallel.reap(stage):
+        pass
+    assert stage.returncode == 3 and stage.cpu_seconds >= 0
+
+
 def test_duplicate_names_are_refused(tmp_path):
     with pytest.raises(SystemExit):
         run_parallel.main(["--log-dir", str(tmp_path), "a=true", "a=false"])
