@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,11 +115,29 @@ def compare(checklist: list[Item], entries: list[dict]) -> list[str]:
     return problems
 
 
+def origin_checkout(repo: Path) -> Path | None:
+    """The local checkout this one was cloned from (CI clones /work/main into a directory of its own)."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(repo), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = Path(url.removeprefix("file://")) if url and "://" not in url.removeprefix("file://") else None
+    return path.resolve() if path is not None and path.is_dir() else None
+
+
 def candidate_paths(repo: Path, environ: dict) -> list[Path]:
-    """Where the checklist may be: the variable, beside the checkout, then every directory above."""
+    """Where the checklist may be: the variable, beside the checkout, every directory above, and the
+    same beside the checkout this one was cloned from."""
     paths = [Path(environ[ENV_VAR])] if environ.get(ENV_VAR) else []
-    paths.append(repo.parent / CHECKLIST_RELATIVE)
-    paths += [ancestor / CHECKLIST_RELATIVE for ancestor in [repo, *repo.parents]]
+    for checkout in filter(None, [repo, origin_checkout(repo)]):
+        paths.append(checkout.parent / CHECKLIST_RELATIVE)
+        paths += [ancestor / CHECKLIST_RELATIVE for ancestor in [checkout, *checkout.parents]]
     return list(dict.fromkeys(paths))
 
 
@@ -174,6 +193,20 @@ def checklist() -> list[Item]:
 
 
 # --- the map against the checklist ---------------------------------------------------------------
+
+
+def test_a_clone_finds_the_checklist_beside_the_checkout_it_was_cloned_from(tmp_path):
+    """CI clones the checkout into a directory of its own: the checklist beside the origin is found."""
+    target = tmp_path / "work" / CHECKLIST_RELATIVE
+    target.parent.mkdir(parents=True)
+    target.write_text("## S\n\n- [ ] one\n", encoding="utf-8")
+    origin = tmp_path / "work" / "main"
+    subprocess.run(["git", "init", "-q", str(origin)], check=True)
+    clone = tmp_path / "elsewhere" / "ci-clone"
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    assert locate_checklist(clone, {}) is None  # no origin yet: nothing beside or above the clone
+    subprocess.run(["git", "-C", str(clone), "remote", "add", "origin", str(origin)], check=True)
+    assert locate_checklist(clone, {}) == target
 
 
 def test_the_checklist_is_found_from_this_checkout_layout(tmp_path):
