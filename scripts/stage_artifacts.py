@@ -17,7 +17,8 @@ Commands:
 
 Outputs go to $CDC_ARTIFACT_DIR or <repo>/.cache/artifacts; downloads are cached in its
 .downloads/ folder. Vendored inputs (kind `vendored`: files no reachable registry serves) are read,
-sha256-checked, from $CDC_VENDOR_DIR or <repo>/../shared/vendor; without them `stage` says
+sha256-checked, from $CDC_VENDOR_DIR, else shared/vendor beside the checkout (or beside the checkout a
+clone came from); without them `stage` says
 "not staged" for that artifact and goes on. Python 3.11, standard library and PyYAML only. See docs/artifacts.md.
 """
 
@@ -47,6 +48,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+try:  # imported as scripts.stage_artifacts (the tests) or run as scripts/stage_artifacts.py
+    from scripts import shared_folder
+except ImportError:
+    import shared_folder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = REPO_ROOT / "artifacts" / "manifest.yml"
@@ -405,8 +411,13 @@ def cache_path(cache_dir: Path, sha256: str, file_name: str) -> Path:
 
 
 def vendor_dir_from(arg: str | None = None) -> Path:
-    chosen = arg or os.environ.get("CDC_VENDOR_DIR") or str(DEFAULT_VENDOR_DIR)
-    return Path(chosen).expanduser().resolve()
+    """The vendor folder: the one named, else shared/vendor beside the checkout (or the checkout it was
+    cloned from, which is where a CI clone finds it), else DEFAULT_VENDOR_DIR (named in the errors)."""
+    chosen = arg or os.environ.get("CDC_VENDOR_DIR")
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    found = next((path for path in shared_folder.candidates(REPO_ROOT, Path("shared/vendor")) if path.is_dir()), None)
+    return (found or DEFAULT_VENDOR_DIR).resolve()
 
 
 def vendored_source(item: dict[str, Any]) -> Path:

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scripts import shared_folder  # scripts/ is on pythonpath (pyproject.toml)
+
 pytestmark = pytest.mark.unit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -115,30 +117,11 @@ def compare(checklist: list[Item], entries: list[dict]) -> list[str]:
     return problems
 
 
-def origin_checkout(repo: Path) -> Path | None:
-    """The local checkout this one was cloned from (CI clones /work/main into a directory of its own)."""
-    try:
-        url = subprocess.run(
-            ["git", "-C", str(repo), "config", "--get", "remote.origin.url"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    path = Path(url.removeprefix("file://")) if url and "://" not in url.removeprefix("file://") else None
-    return path.resolve() if path is not None and path.is_dir() else None
-
-
 def candidate_paths(repo: Path, environ: dict) -> list[Path]:
     """Where the checklist may be: the variable, beside the checkout, every directory above, and the
     same beside the checkout this one was cloned from."""
     paths = [Path(environ[ENV_VAR])] if environ.get(ENV_VAR) else []
-    for checkout in filter(None, [repo, origin_checkout(repo)]):
-        paths.append(checkout.parent / CHECKLIST_RELATIVE)
-        paths += [ancestor / CHECKLIST_RELATIVE for ancestor in [checkout, *checkout.parents]]
-    return list(dict.fromkeys(paths))
+    return list(dict.fromkeys(paths + shared_folder.candidates(repo, CHECKLIST_RELATIVE)))
 
 
 def locate_checklist(repo: Path, environ: dict) -> Path | None:
