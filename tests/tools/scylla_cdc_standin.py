@@ -55,8 +55,6 @@ import datetime
 import json
 import random
 import struct
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -67,25 +65,14 @@ STANDIN = "STAND-IN for ScyllaDB CDC (tests/tools/scylla_cdc_standin.py, test co
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _collection_root() -> Path:
-    """A directory holding ansible_collections/cdc/pipeline -> this checkout (as tests/unit/conftest.py)."""
-    cached = REPO_ROOT / ".cache" / "collections"
-    if (cached / "ansible_collections" / "cdc" / "pipeline").exists():
-        return cached
-    root = Path(tempfile.gettempdir()) / "cdc-unit-collections"
-    link = root / "ansible_collections" / "cdc" / "pipeline"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.exists():
-        link.symlink_to(REPO_ROOT, target_is_directory=True)
-    return root
-
-
 def _project_module_utils():
     """The collection's cql and scylla_cdc_options module_utils (importable by their collection name)."""
     try:
         from ansible_collections.cdc.pipeline.plugins.module_utils import cql, scylla_cdc_options
     except ImportError:  # outside the unit suite: make the collection importable the same way
-        sys.path.insert(0, str(_collection_root()))
+        from tests.tools.collection_path import make_importable
+
+        make_importable()
         from ansible_collections.cdc.pipeline.plugins.module_utils import cql, scylla_cdc_options
     return cql, scylla_cdc_options
 
