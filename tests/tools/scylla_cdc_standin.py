@@ -136,7 +136,7 @@ def encode_cdc_extension(options: dict[str, str]) -> bytes:
     UTF-8 key and value per entry (the inverse of module_utils.scylla_cdc_options.decode_cdc_extension,
     which checks every blob written here)."""
     parts = [struct.pack("<I", len(options))]
-    for key, value in options.items():
+    for key, value in sorted(options.items()):  # ScyllaDB keeps the options in a std::map: sorted keys
         for text in (str(key), str(value)):
             raw = text.encode("utf-8")
             parts.append(struct.pack("<I", len(raw)) + raw)

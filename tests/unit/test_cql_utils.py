@@ -19,20 +19,12 @@ pytestmark = pytest.mark.unit
 from ansible_collections.cdc.pipeline.plugins.module_utils import cql  # noqa: E402
 from ansible_collections.cdc.pipeline.plugins.module_utils import scylla_cdc_options as cdc_options  # noqa: E402
 
+from tests.tools.scylla_cdc_standin import encode_cdc_extension  # noqa: E402  (what ScyllaDB stores)
+
 scylla_cdc, scylla_role = (
     importlib.import_module("ansible_collections.cdc.pipeline.plugins.modules." + name)
     for name in ("scylla_cdc", "scylla_role")
 )
-
-
-def encode_cdc_extension(options):
-    """The inverse of decode_cdc_extension (keys in std::map order): what ScyllaDB stores for options."""
-    parts = [struct.pack("<I", len(options))]
-    for key in sorted(options):
-        for text in (key, options[key]):
-            encoded = str(text).encode("utf-8")
-            parts.append(struct.pack("<I", len(encoded)) + encoded)
-    return b"".join(parts)
 
 
 def params(**overrides) -> dict:

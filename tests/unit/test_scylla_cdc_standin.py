@@ -62,8 +62,10 @@ def test_extension_blob_is_scyllas_little_endian_map() -> None:
     wanted = {"enabled": "true", "preimage": "full", "postimage": "true", "delta": "full", "ttl": "0"}
     blob = standin.encode_cdc_extension(wanted)
     assert blob[:4] == b"\x05\x00\x00\x00"
-    assert blob[4:19] == b"\x07\x00\x00\x00enabled" + b"\x04\x00\x00\x00"
-    assert blob[19:23] == b"true"
+    # Sorted keys, as ScyllaDB's std::map stores them: delta comes first.
+    assert blob[4:17] == b"\x05\x00\x00\x00delta" + b"\x04\x00\x00\x00"
+    assert blob[17:21] == b"full"
+    assert blob[21:36] == b"\x07\x00\x00\x00enabled" + b"\x04\x00\x00\x00"
     assert blob.endswith(b"\x03\x00\x00\x00ttl\x01\x00\x00\x000")
     assert standin._options.decode_cdc_extension(blob) == wanted
     assert standin.CdcOptions.from_map(wanted) == standin.CdcOptions(True, "full", True, "full", 0)
