@@ -251,7 +251,16 @@ def operation_error(exc, what, username):
             % (username, what, server_message(exc)),
             kind="unauthorized",
         )
-    if name in ("OperationTimedOut", "ReadTimeout", "WriteTimeout", "Unavailable", "NoHostAvailable"):
+    if name in (
+        "OperationTimedOut",
+        "ReadTimeout",
+        "WriteTimeout",
+        "Unavailable",
+        "NoHostAvailable",
+        "ConnectionShutdown",
+        "ConnectionException",
+        "ConnectionBusy",
+    ):
         return CqlModuleError(
             "no answer from the CQL nodes while trying to %s (%s: %s): check that the nodes are up (nodetool "
             "status), then run again" % (what, name, server_message(exc)),
@@ -362,9 +371,19 @@ class CqlClient:
                 self.session = None
 
 
-def run_module(module, body):
-    """Connect, run body(module, client) and exit; every CqlModuleError becomes one fail_json."""
+def run_module(module, body, validate=None):
+    """Check the arguments, connect, run body(module, client) and exit; every CqlModuleError becomes one fail_json.
+
+    validate(params), when given, runs before any connection: names and values the server would refuse (or
+    read otherwise) are refused without touching the cluster.
+    """
     require_driver(module)
+    try:
+        validate_connection_params(module.params)
+        if validate is not None:
+            validate(module.params)
+    except CqlModuleError as exc:
+        module.fail_json(msg=str(exc))
     run_client_module(module, CqlModuleError, _connected_client, body, connection_warnings(module.params))
 
 
@@ -468,16 +487,60 @@ def qualified_table(keyspace, table):
     return "%s.%s" % (quote_identifier(keyspace), quote_identifier(table))
 
 
-def parse_table_name(text):
-    """'ks.table' -> (ks, table); either part may be "double-quoted" (case-sensitive names)."""
-    raw = str(text or "").strip()
+# What CQL allows as a keyspace or table name, quoted or not (Cassandra's and ScyllaDB's schema checks): ASCII
+# letters, digits and _; a keyspace name has at most 48 characters, a table name at most 222 (Cassandra 5).
+_SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+KEYSPACE_NAME_LENGTH = 48
+TABLE_NAME_LENGTH = 222
+# A role name is any text to CQL; these rules only keep out what is a mistake or a log forgery.
+ROLE_NAME_LENGTH = 256
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def schema_name_problem(name, what):
+    """Why name cannot be a keyspace/table name (what: "keyspace" or "table"), or None."""
+    limit = KEYSPACE_NAME_LENGTH if what == "keyspace" else TABLE_NAME_LENGTH
+    if not _SCHEMA_NAME.match(name):
+        return "%s name %r has characters CQL does not allow (only letters, digits and _)" % (what, name)
+    if len(name) > limit:
+        return "%s name %s... has %d characters, more than CQL allows (%d)" % (what, name[:20], len(name), limit)
+    return None
+
+
+def check_role_name(name, option="name"):
+    """Refuse a role name that is empty, has control characters or blanks around it, or is absurdly long."""
+    if not isinstance(name, str) or not name.strip():
+        raise CqlModuleError("%s is empty: give the role name" % option)
+    if _CONTROL_RE.search(name) or name != name.strip():
+        raise CqlModuleError(
+            "%s %r has a control character or blanks around it: give the role name exactly, without them"
+            % (option, name)
+        )
+    if len(name) > ROLE_NAME_LENGTH:
+        raise CqlModuleError(
+            "%s %s... has %d characters: role names of this module have at most %d"
+            % (option, name[:20], len(name), ROLE_NAME_LENGTH)
+        )
+    return name
+
+
+def parse_table_name(text, option="tables"):
+    """'ks.table' -> (ks, table); either part may be "double-quoted" (case-sensitive names); checked as CQL allows."""
+    raw = str(text or "").strip() if isinstance(text, str) else ""
     match = re.match(r'^("(?:[^"]|"")+"|[^".]+)\.("(?:[^"]|"")+"|[^".]+)$', raw)
     if not match:
         raise CqlModuleError(
-            "tables entry %r is not keyspace.table: give each table as keyspace.table (names as system_schema "
-            'stores them; "double-quote" a part with upper case)' % text
+            "%s entry %r is not keyspace.table: give each table as keyspace.table (names as system_schema "
+            'stores them; "double-quote" a part with upper case)' % (option, text)
         )
-    return unquote_identifier(match.group(1)), unquote_identifier(match.group(2))
+    keyspace, table = unquote_identifier(match.group(1)), unquote_identifier(match.group(2))
+    problem = schema_name_problem(keyspace, "keyspace") or schema_name_problem(table, "table")
+    if problem:
+        raise CqlModuleError(
+            "%s entry %r: %s; give each table as keyspace.table with the names as system_schema stores them"
+            % (option, text, problem)
+        )
+    return keyspace, table
 
 
 class Statement:
@@ -498,14 +561,36 @@ class Statement:
         return hash((self.text, self.shown))
 
 
+class ApplyError(CqlModuleError):
+    """A statement of apply_statements failed: done lists the statements that ran before it, failed is that one.
+
+    A statement the server did not answer (kind "timeout" or "connection") may have been applied all the same.
+    """
+
+    def __init__(self, message, kind, done, failed, cause):
+        CqlModuleError.__init__(self, message, kind=kind)
+        self.done = done
+        self.failed = failed
+        self.cause = cause
+
+
 def apply_statements(client, statements):
-    """Run statements in order; a failure names what was already applied (there is no CQL transaction)."""
+    """Run statements in order; a failure names what was already applied (there is no CQL transaction).
+
+    Without an answer from the server the failed statement itself may have been applied: the message says
+    so; callers that can read the state back (scylla_role, scylla_cdc) replace it with what they read.
+    """
     done = []
     for statement in statements:
         try:
             client.execute(statement.text, statement.what)
         except CqlModuleError as exc:
             applied = "; ".join(s.shown for s in done) or "nothing"
-            raise CqlModuleError("%s. Applied before the failure: %s" % (exc, applied), kind=exc.kind) from exc
+            unsure = ""
+            if exc.kind in ("timeout", "connection"):
+                unsure = " (and perhaps %s itself: the server did not answer)" % statement.shown
+            raise ApplyError(
+                "%s. Applied before the failure: %s%s" % (exc, applied, unsure), exc.kind, list(done), statement, exc
+            ) from exc
         done.append(statement)
     return [statement.shown for statement in done]

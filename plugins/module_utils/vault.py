@@ -50,21 +50,32 @@ URL_FIX = (
 
 # Control characters (and DEL) in a store path: never part of a real one, and a way to confuse logs.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# What HTTP would read otherwise: %2e%2e decodes to '..', ? starts a query, # a fragment, \ is a slash to some.
+_HTTP_SPECIAL = "%?#\\"
+PATH_EXAMPLE = "cdc/data/kafka/clients/admin"
 
 
-def store_path(text, option="path"):
+def store_path(text, option="path", example=PATH_EXAMPLE):
     """text without surrounding slashes, refused when the store would resolve it somewhere else.
 
     The store's HTTP layer normalises `a/../b` to `b`, so `cdc/data/../../sys/policies/acl/x` would write
-    a policy. Empty, `.` and `..` segments and control characters are refused before any request.
+    a policy. Empty, `.` and `..` segments, control characters, characters HTTP reads as syntax (% ? # \\)
+    and blanks around a segment are refused before any request, with one message naming the option.
     """
-    path = (text or "").strip("/")
+    if not isinstance(text, str):
+        raise VaultError("%s must be a string: give the store path, for example %s" % (option, example))
+    path = text.strip("/")
     if not path:
-        raise VaultError("%s is empty: give the store path, for example cdc/data/kafka/clients/admin" % option)
-    if _CONTROL_RE.search(path) or any(segment in ("", ".", "..") for segment in path.split("/")):
+        raise VaultError("%s is empty: give the store path, for example %s" % (option, example))
+    segments = path.split("/")
+    if (
+        _CONTROL_RE.search(path)
+        or any(char in path for char in _HTTP_SPECIAL)
+        or any(segment in ("", ".", "..") or segment != segment.strip() for segment in segments)
+    ):
         raise VaultError(
-            "%s %r has an empty, '.' or '..' segment or a control character: give the store path itself, "
-            "for example cdc/data/kafka/clients/admin" % (option, text)
+            "%s %r has an empty, '.' or '..' segment, blanks around a segment, a control character or one of "
+            "%% ? # \\: give the store path itself, for example %s" % (option, text, example)
         )
     return path
 

@@ -154,6 +154,7 @@ server:
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     SCYLLA,
+    ApplyError,
     CqlModuleError,
     Statement,
     apply_statements,
@@ -320,13 +321,20 @@ def verify_applied(client, plans):
             )
 
 
+def validate(params):
+    """Table names and option values, checked before connecting; returns (targets, requested)."""
+    targets = target_tables(params["tables"])
+    requested = dict((key, params.get(key)) for key in REQUESTED_KEYS)
+    wanted_cdc_options(requested, {})  # every given value normalises, or the option is named
+    return targets, requested
+
+
 def run(module, client):
     params = module.params
+    targets, requested = validate(params)
     flavour = server_flavour(client)
     if flavour["product"] != SCYLLA:
         raise CqlModuleError(not_scylla_message(flavour, params))
-    targets = target_tables(params["tables"])
-    requested = dict((key, params.get(key)) for key in REQUESTED_KEYS)
     plans = plan(client, targets, requested)
 
     statements = [
@@ -356,9 +364,37 @@ def run(module, client):
             "after": dict(("%s.%s" % (i["keyspace"], i["table"]), i["after"]) for i in changed),
         }
     if statements and not module.check_mode:
-        apply_statements(client, statements)
+        try:
+            apply_statements(client, statements)
+        except ApplyError as exc:
+            raise CqlModuleError("%s. %s" % (exc.cause, changed_after_failure(client, plans)), kind=exc.kind) from exc
         verify_applied(client, plans)
     return result
+
+
+def changed_after_failure(client, plans):
+    """Words for which tables hold new CDC options after a failure, read back from the server."""
+    changed, unchanged = [], []
+    try:
+        keyspaces = {}
+        for item in plans:
+            if not item["changed_keys"]:
+                continue
+            keyspace, table = item["keyspace"], item["table"]
+            if keyspace not in keyspaces:
+                keyspaces[keyspace] = read_keyspace(client, keyspace)
+            stored = current_options(keyspace, table, keyspaces[keyspace]["tables"].get(table, {}))
+            name = "%s.%s" % (keyspace, table)
+            (unchanged if cdc_changed_keys(stored, item["after"]) else changed).append(name)
+    except CqlModuleError as exc:
+        return (
+            "Could not read the tables back after the failure (%s): which tables were changed is unknown; check "
+            "system_schema.tables before running again" % exc
+        )
+    return (
+        "Applied before the failure (read back from the server): new CDC options on %s; not applied on %s; run the "
+        "task again once the cause is fixed" % (", ".join(changed) or "no table", ", ".join(unchanged) or "any table")
+    )
 
 
 def main():
@@ -372,7 +408,7 @@ def main():
         ttl=dict(type="int"),
     )
     module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, run)
+    run_module(module, run, validate=validate)
 
 
 if __name__ == "__main__":

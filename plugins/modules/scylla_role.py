@@ -212,14 +212,17 @@ import re
 
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
+    ApplyError,
     CqlClient,
     CqlModuleError,
     Statement,
     apply_statements,
+    check_role_name,
     connection_argument_spec,
     parse_table_name,
     quote_identifier,
     run_module,
+    schema_name_problem,
     string_literal,
     unquote_identifier,
 )
@@ -250,16 +253,20 @@ def parse_declared_resource(text):
     word, _space, rest = raw.partition(" ")
     word = word.upper()
     if word == "KEYSPACE" and rest and "." not in rest.strip('"'):
-        return ("keyspace", unquote_identifier(rest))
+        keyspace = unquote_identifier(rest)
+        problem = schema_name_problem(keyspace, "keyspace")
+        if problem:
+            raise CqlModuleError("permissions resource %r: %s" % (text, problem))
+        return ("keyspace", keyspace)
     if word == "TABLE" and rest:
-        keyspace, table = parse_table_name(rest)
+        keyspace, table = parse_table_name(rest, option="permissions resource")
         return ("table", keyspace, table)
     if word == "ROLE" and rest:
         name = rest.strip()
         if len(name) >= 2 and name[0] == name[-1] == "'":
             name = name[1:-1].replace("''", "'")
-        return ("role", unquote_identifier(name))
-    raise CqlModuleError("permission resource %r is not one of %s" % (text, RESOURCE_FORMS))
+        return ("role", check_role_name(unquote_identifier(name), "permissions resource ROLE"))
+    raise CqlModuleError("permissions resource %r is not one of %s" % (text, RESOURCE_FORMS))
 
 
 _LISTED_PATTERNS = (
@@ -538,7 +545,7 @@ def absent(module, client, role, result):
         diff={"before": {"name": name, "login": role["login"], "superuser": role["superuser"]}, "after": {}},
     )
     if not module.check_mode:
-        apply_statements(client, [statement])
+        apply_reporting(client, module.params, [statement], role, read_grants(client, name))
     return result
 
 
@@ -602,15 +609,87 @@ def present(module, client, roles, result):
             after["password"] = MASK + (" (new)" if role is None else " (set again)")
         result["diff"] = {"before": before, "after": after}
     if statements and not module.check_mode:
-        apply_statements(client, statements)
+        apply_reporting(client, params, statements, role, current)
     return result
+
+
+def apply_reporting(client, params, statements, role_before, grants_before):
+    """Run statements; on a failure, say what the server holds now compared with before (read back).
+
+    A statement the server did not answer may have been applied all the same, so the list of statements that
+    ran is not enough: the role and its grants are read again (over a new connection when the old one is
+    gone) and the differences are named. When even that fails, the message says the state is unknown.
+    """
+    try:
+        apply_statements(client, statements)
+    except ApplyError as exc:
+        raise CqlModuleError(
+            "%s. %s" % (exc.cause, applied_after_failure(client, params, exc, role_before, grants_before)),
+            kind=exc.kind,
+        ) from exc
+
+
+def read_role_state(client, name):
+    role = list_roles(client).get(name)
+    return role, (read_grants(client, name) if role is not None else [])
+
+
+def applied_after_failure(client, params, exc, role_before, grants_before):
+    """Words for what the failed run changed on the server, read back; never the password."""
+    name = params["name"]
+    try:
+        role, grants = read_role_state(client, name)
+    except CqlModuleError:
+        fresh = CqlClient(params)
+        try:
+            fresh.connect()
+            role, grants = read_role_state(fresh, name)
+        except CqlModuleError as again:
+            return (
+                "Could not read role %s back after the failure (%s): what was applied is unknown (statements "
+                "sent before the failure: %s); check it with LIST ROLES and LIST ALL PERMISSIONS OF %s NORECURSIVE "
+                "before running again"
+                % (name, again, "; ".join(s.shown for s in exc.done) or "none", string_literal(name))
+            )
+        finally:
+            fresh.close()
+    applied = []
+    if role_before is None and role is not None:
+        applied.append(
+            "role %s created (LOGIN = %s, SUPERUSER = %s)"
+            % (name, _cql_bool(role["login"]), _cql_bool(role["superuser"]))
+        )
+    elif role_before is not None and role is None:
+        applied.append("role %s dropped" % name)
+    elif role is not None:
+        for key, word in (("login", "LOGIN"), ("superuser", "SUPERUSER")):
+            if role[key] != role_before[key]:
+                applied.append("%s of role %s changed to %s" % (word, name, _cql_bool(role[key])))
+    if role is not None and any(MASK in s.shown for s in exc.done):
+        applied.append("password of role %s set" % name)
+    grants_before, grants = set(grants_before or []), set(grants or [])
+    applied += ["granted %s" % grant_text(g) for g in sort_grants(grants - grants_before)]
+    if role is not None:
+        applied += ["revoked %s" % grant_text(g) for g in sort_grants(grants_before - grants)]
+    return "Applied before the failure (read back from the server): %s; run the task again once the cause is fixed" % (
+        "; ".join(applied) or "nothing"
+    )
+
+
+def _cql_bool(value):
+    return "true" if value else "false"
+
+
+def validate(params):
+    """Everything that can be checked without the server, before connecting."""
+    check_role_name(params["name"], "name")
+    wanted_grants(params["permissions"])
 
 
 def run(module, client):
     params = module.params
     name = params["name"]
-    if not name or not name.strip():
-        raise CqlModuleError("name is empty: give the role name")
+    validate(params)
     roles = list_roles(client)
     role = roles.get(name)
     result = {
@@ -649,7 +728,7 @@ def main():
         exclusive=dict(type="bool", default=True),
     )
     module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, run)
+    run_module(module, run, validate=validate)
 
 
 if __name__ == "__main__":

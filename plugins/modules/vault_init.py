@@ -17,7 +17,13 @@ description:
   - An uninitialised cluster is initialised with C(sys/init); the unseal key shares and the root
     token are written to O(keys_file) on the controller, created with mode 0600 and never overwritten.
   - Refuses, before initialising anything, when O(keys_file) already holds data (it belongs to another
-    cluster) or its directory is missing or not writable, so keys are never lost.
+    cluster), is a symbolic link, or its directory is missing or not writable, so keys are never lost.
+  - Before C(sys/init) the keys file is proven writable - a 0600 temporary file in its directory is
+    created and the room the keys need is written and synced (a full disk fails here), and the final
+    name is proven creatable. After C(sys/init) the keys are written over that reservation, synced, and
+    linked to O(keys_file) in one step, so the file is either complete or absent.
+  - O(secret_shares) and O(secret_threshold) are checked (1 to 255, threshold at most the shares)
+    before anything is sent.
   - The keys and the root token are never returned.
 author:
   - cdc.pipeline maintainers (!UNKNOWN)
@@ -100,6 +106,7 @@ pgp_encrypted:
 import datetime
 import json
 import os
+import tempfile
 
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
@@ -109,10 +116,19 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
 )
 
 
+# Vault's Shamir split takes at most 255 shares.
+MAX_SHARES = 255
+TMP_PREFIX = ".vault-init-"
+
+
 def check_keys_file_target(path):
     """Refuse before init: an existing non-empty file belongs to another cluster; the dir must be writable."""
+    if os.path.islink(path):
+        raise VaultError("keys_file %s is a symbolic link: give the real path of the file to create" % path)
     if os.path.isdir(path):
         raise VaultError("keys_file %s is a directory: give a file path" % path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise VaultError("keys_file %s exists and is not a regular file: give a new file path" % path)
     if os.path.exists(path) and os.path.getsize(path) > 0:
         raise VaultError(
             "keys_file %s already exists but this Vault is not initialised: it belongs to another cluster. "
@@ -125,27 +141,113 @@ def check_keys_file_target(path):
         raise VaultError("the directory of keys_file %s is not writable by this user: fix its permissions" % path)
 
 
+def content_size(params):
+    """Bytes the keys file will take at most (PGP ciphertext is never longer than the public key plus 1 KiB)."""
+    per_share = max([len(key) for key in params["pgp_keys"] or []] + [0]) + 1024
+    return 4096 + params["secret_shares"] * per_share + len(params["root_token_pgp_key"] or "") + 1024
+
+
+class KeysFile:
+    """The keys file, proven writable BEFORE the cluster is initialised and written atomically after.
+
+    reserve() creates a 0600 temporary file in the keys file's directory and allocates the room the
+    content needs (written and synced, so a full disk fails here), and proves the final name can be
+    created (a hard link, removed at once). commit() overwrites the reservation with the content,
+    syncs it and links it to the final name (never replacing a non-empty file). Only then is the
+    temporary name removed: should that last step fail, the keys stay in the temporary file.
+    """
+
+    def __init__(self, path, size):
+        self.path = path
+        self.size = size
+        self.directory = os.path.dirname(os.path.abspath(path))
+        self.fd = None
+        self.tmp = None
+
+    def reserve(self, check=True):
+        if check:
+            check_keys_file_target(self.path)
+        try:
+            self.fd, self.tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=self.directory)
+            os.fchmod(self.fd, 0o600)
+            _write_all(self.fd, b" " * self.size)
+            os.fsync(self.fd)
+            if not os.path.exists(self.path):  # an empty placeholder proves the name already
+                os.link(self.tmp, self.path)
+                os.unlink(self.path)
+        except (IOError, OSError) as exc:
+            self.abandon()
+            raise VaultError(
+                "keys_file %s cannot be written (%s): free space or fix the permissions of %s, or give another "
+                "path; nothing was initialised" % (self.path, exc.strerror or exc, self.directory)
+            ) from exc
+
+    def commit(self, content):
+        data = (json.dumps(content, indent=2, sort_keys=True) + "\n").encode()
+        try:
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            _write_all(self.fd, data)
+            os.ftruncate(self.fd, len(data))
+            os.fsync(self.fd)
+        except (IOError, OSError) as exc:
+            raise OSError("%s (writing %s)" % (exc.strerror or exc, self.tmp)) from exc
+        os.close(self.fd)
+        self.fd = None
+        if os.path.exists(self.path) and not os.path.islink(self.path) and os.path.getsize(self.path) == 0:
+            os.unlink(self.path)  # an empty placeholder (e.g. touched by a playbook) carries nothing
+        os.link(self.tmp, self.path)  # fails if the path appeared meanwhile: never overwrite
+        os.unlink(self.tmp)
+        self.tmp = None
+        _sync_directory(self.directory)
+
+    def abandon(self):
+        """Remove the reservation (the cluster was not initialised)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.tmp is not None and os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+        self.tmp = None
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _sync_directory(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory; the file itself is synced
+    finally:
+        os.close(fd)
+
+
 def write_keys_file(path, content):
     """Write JSON content to path, mode 0600 from the first byte, never replacing a non-empty file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    keys_file = KeysFile(path, 0)
     try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(content, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        if os.path.exists(path) and os.path.getsize(path) == 0:
-            os.unlink(path)  # an empty placeholder (e.g. touched by a playbook) carries nothing
-        os.link(tmp, path)  # fails if the path appeared meanwhile: never overwrite
+        keys_file.reserve(check=False)
+    except VaultError as exc:
+        raise exc.__cause__ from exc
+    try:
+        keys_file.commit(content)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        keys_file.abandon()
 
 
 def validate(params):
     shares, threshold = params["secret_shares"], params["secret_threshold"]
+    if shares > MAX_SHARES:
+        raise VaultError(
+            "secret_shares %d is more than Vault can split a key into: use at most %d" % (shares, MAX_SHARES)
+        )
     if shares < 1 or threshold < 1 or threshold > shares:
         raise VaultError("secret_threshold (%d) must be between 1 and secret_shares (%d)" % (threshold, shares))
     if shares > 1 and threshold == 1:
@@ -182,7 +284,13 @@ def run(module, vault):
     if module.check_mode:
         return result
 
-    answer = vault.request("PUT", "sys/init", data=init_request(params)) or {}
+    reservation = KeysFile(keys_file, content_size(params))
+    reservation.reserve()  # proven writable, with its room allocated, before anything is initialised
+    try:
+        answer = vault.request("PUT", "sys/init", data=init_request(params)) or {}
+    except VaultError:
+        reservation.abandon()
+        raise
     content = {
         "keys": answer.get("keys", []),
         "keys_base64": answer.get("keys_base64", []),
@@ -196,8 +304,14 @@ def run(module, vault):
         "url": vault.url,
     }
     try:
-        write_keys_file(keys_file, content)
+        reservation.commit(content)
     except (IOError, OSError) as exc:
+        if reservation.tmp is not None and reservation.fd is None:
+            raise VaultError(
+                "Vault at %s is now INITIALISED and its keys are in %s (mode 0600), but they could not be moved "
+                "to keys_file %s (%s): move that file there by hand before anything else"
+                % (vault.url, reservation.tmp, keys_file, exc)
+            ) from exc
         raise VaultError(
             "Vault at %s is now INITIALISED but the keys could not be written to %s (%s): the shares and root "
             "token are lost; wipe the cluster's storage and initialise again" % (vault.url, keys_file, exc)

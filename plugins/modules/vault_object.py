@@ -142,7 +142,7 @@ uncompared_keys:
   sample: [verify_connection]
 """
 
-from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SHORTEST_HIDDEN, SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     changed_keys,
     connection_argument_spec,
@@ -214,6 +214,26 @@ def run(module, vault):
     return result
 
 
+class ObjectModule(SecretSafeModule):
+    """A SecretSafeModule that also hides data when it is not a dict: malformed, nothing says which part is secret."""
+
+    def _hide_secret_arguments(self):
+        super(ObjectModule, self)._hide_secret_arguments()
+        data = (getattr(self, "params", None) or {}).get("data")
+        if data is not None and not isinstance(data, dict):
+            self.no_log_values.update(text for text in _texts(data) if len(text) >= SHORTEST_HIDDEN)
+
+
+def _texts(value):
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _texts(item)]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in _texts(item)]
+    if isinstance(value, bool) or value is None:
+        return []
+    return [str(value)]
+
+
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
@@ -224,7 +244,7 @@ def main():
         nested_read_keys=dict(type="list", elements="str", default=[], no_log=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = ObjectModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 
 

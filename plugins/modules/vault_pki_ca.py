@@ -140,6 +140,7 @@ actions:
 """
 
 import datetime
+import re
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -150,11 +151,15 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     connection_argument_spec,
     duration_seconds,
     run_module,
+    store_path,
 )
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
 except ImportError:
@@ -199,28 +204,88 @@ def issued_by(cert, issuer):
 
 
 def split_bundle(pem_bundle):
-    """Certificate of a PEM bundle (cert + key); fails clearly when it is not one."""
+    """Certificate of a PEM bundle (cert + key), checked before anything is written; fails clearly when it is not one.
+
+    The key must be the certificate's (Vault would import a key of another CA as an orphan, and the
+    certificate as an issuer that cannot sign), unencrypted and the only one; further certificates must
+    each have signed the one before (a chain), and a lone certificate must be self-signed (a root).
+    """
+    text = pem_bundle if isinstance(pem_bundle, str) else ""
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise VaultError("root_pem_bundle holds no PEM certificate: give the root certificate and its key")
     try:
-        cert = x509.load_pem_x509_certificate(pem_bundle.encode())
+        certs = x509.load_pem_x509_certificates(text.encode())
     except ValueError as exc:
-        raise VaultError("root_pem_bundle holds no PEM certificate: give the root certificate and its key") from exc
-    if "PRIVATE KEY-----" not in pem_bundle:
+        raise VaultError("root_pem_bundle has a certificate that does not parse: give the PEM as exported") from exc
+    if "PRIVATE KEY-----" not in text:
         raise VaultError("root_pem_bundle has no private key: Vault needs the root's key to sign the intermediate")
+    if text.count("-----BEGIN ") - text.count("-----BEGIN CERTIFICATE-----") != 1:
+        raise VaultError("root_pem_bundle must hold exactly one private key (the root's) besides the certificates")
+    key_pem = _private_key_block(text)
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except TypeError as exc:
+        raise VaultError("the private key in root_pem_bundle is encrypted: give it unencrypted") from exc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise VaultError("the private key in root_pem_bundle does not parse: give the PEM key as exported") from exc
+    cert = certs[0]
+    if _public_der(key.public_key()) != _public_der(cert.public_key()):
+        raise VaultError(
+            "the private key in root_pem_bundle is not the key of its certificate (%s): give the root "
+            "certificate with its own key" % cert.subject.rfc4514_string()
+        )
     try:
         constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
         constraints = None
     if not constraints or not constraints.ca:
         raise VaultError("the certificate in root_pem_bundle is not a CA (basicConstraints CA:TRUE missing)")
+    for lower, upper in zip(certs, certs[1:], strict=False):
+        if not issued_by(lower, upper):
+            raise VaultError(
+                "the certificates in root_pem_bundle are not a chain: %s was not signed by %s; give the root "
+                "first, then the CAs above it in order"
+                % (lower.subject.rfc4514_string(), upper.subject.rfc4514_string())
+            )
+    if len(certs) == 1 and not issued_by(cert, cert):
+        raise VaultError(
+            "the certificate in root_pem_bundle (%s) is not self-signed: a root CA signs itself; add the CAs above "
+            "it after it, in order" % cert.subject.rfc4514_string()
+        )
     return cert
+
+
+def _private_key_block(text):
+    begin = [
+        index for index in _all_indexes(text, "-----BEGIN ") if not text.startswith("-----BEGIN CERTIFICATE", index)
+    ]
+    start = begin[0]
+    end_marker = text.index("-----END ", start)
+    end = text.index("-----", end_marker + len("-----END ")) + len("-----")
+    return text[start:end] + "\n"
+
+
+def _all_indexes(text, needle):
+    index = text.find(needle)
+    while index >= 0:
+        yield index
+        index = text.find(needle, index + 1)
+
+
+def _public_der(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 # -- validation before any write --------------------------------------------------------------
 
 
 def validate_params(params):
+    """Every option checked before the store is asked anything; returns the key size. Mount paths are normalised."""
+    for option in ("root_mount", "intermediate_mount"):
+        params[option] = store_path(params[option], option, example="pki_int")
     for option in ("root_ttl", "intermediate_ttl", "renew_before"):
-        if duration_seconds(params[option]) is None:
+        seconds = duration_seconds(params[option]) if isinstance(params[option], (str, int)) else None
+        if seconds is None or seconds <= 0:
             raise VaultError("%s %r is not a duration: use a Vault duration such as 8760h" % (option, params[option]))
     key_bits = params["key_bits"] or DEFAULT_KEY_BITS[params["key_type"]]
     if key_bits not in VALID_KEY_BITS[params["key_type"]]:
@@ -232,10 +297,22 @@ def validate_params(params):
         raise VaultError(
             "intermediate_common_name is empty: give the intermediate CA's name, e.g. cdc-vault intermediate CA"
         )
-    if params["root_mount"].strip("/") == params["intermediate_mount"].strip("/"):
+    if params.get("root_common_name") is not None and not params["root_common_name"].strip():
+        raise VaultError("root_common_name is empty: give the root CA's name, e.g. cdc-vault root CA")
+    for option in ("intermediate_common_name", "root_common_name", "organization"):
+        value = params.get(option)
+        if value is not None and (_CONTROL_RE.search(value) or value != value.strip() or len(value) > 64):
+            raise VaultError(
+                "%s %r has a control character, blanks around it or more than 64 characters (the X.509 limit): "
+                "give the name as it should read in the certificate" % (option, value)
+            )
+    if params["root_mount"] == params["intermediate_mount"]:
         raise VaultError("root_mount and intermediate_mount must differ: the root and intermediate live apart")
-    if params["urls_base"] and not params["urls_base"].startswith(("https://", "http://")):
-        raise VaultError("urls_base %r must start with https:// (the Vault address clients use)" % params["urls_base"])
+    if params["urls_base"] and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", params["urls_base"]):
+        raise VaultError(
+            "urls_base %r is not a Vault address: give it as https://<host>:8200 (the address clients use)"
+            % params["urls_base"]
+        )
     return key_bits
 
 
@@ -277,9 +354,48 @@ def key_params(params, key_bits):
     return body
 
 
-def ensure_root(module, vault, key_bits, actions):
+class Undo:
+    """What this run created in the store, to remove again when a later step fails (PKI has no transaction).
+
+    Issuers are removed before keys: the store refuses to delete a key an issuer still uses.
+    """
+
+    def __init__(self, vault):
+        self.vault = vault
+        self.issuers = []  # (mount, issuer id)
+        self.keys = []  # (mount, key id)
+
+    def created(self, mount, answer):
+        data = (answer or {}).get("data") or {}
+        for issuer_id in ([data.get("issuer_id")] if data.get("issuer_id") else []) + list(
+            data.get("imported_issuers") or []
+        ):
+            self.issuers.append((mount, issuer_id))
+        for key_id in ([data.get("key_id")] if data.get("key_id") else []) + list(data.get("imported_keys") or []):
+            self.keys.append((mount, key_id))
+
+    def run(self):
+        """Delete what was created; the words for the failure message (what was undone, what is left)."""
+        undone, left = [], []
+        for kind, items in (("issuer", self.issuers), ("key", self.keys)):
+            for mount, ref in reversed(items):
+                path = "%s/%s/%s" % (mount, kind, ref)
+                try:
+                    self.vault.delete(path)
+                except VaultError as exc:
+                    left.append("%s %s in %s (%s; delete it with DELETE %s)" % (kind, ref, mount, exc, path))
+                else:
+                    undone.append("%s %s in %s" % (kind, ref, mount))
+        if left:
+            return "rolled back: %s; LEFT BEHIND: %s" % (", ".join(undone) or "nothing", ", ".join(left))
+        if undone:
+            return "rolled back what this run had written (%s): the mounts are as before" % ", ".join(undone)
+        return "nothing was written"
+
+
+def ensure_root(module, vault, key_bits, actions, undo):
     params = module.params
-    mount = params["root_mount"].strip("/")
+    mount = params["root_mount"]
     root = read_ca(vault, mount)
     wanted = split_bundle(params["root_pem_bundle"]) if params["root_pem_bundle"] else None
     if root is not None:
@@ -289,6 +405,7 @@ def ensure_root(module, vault, key_bits, actions):
                 "replaced; drop root_pem_bundle or move to a new mount"
                 % (mount, root.subject.rfc4514_string(), wanted.subject.rfc4514_string())
             )
+        check_root_can_sign(vault, mount, root)
         return root
     if wanted is None and not params["root_common_name"]:
         raise VaultError("%s has no root CA yet: give root_common_name (or root_pem_bundle to import one)" % mount)
@@ -296,12 +413,23 @@ def ensure_root(module, vault, key_bits, actions):
     if module.check_mode:
         return wanted
     if wanted is not None:
-        vault.write("%s/config/ca" % mount, {"pem_bundle": params["root_pem_bundle"]})
+        undo.created(mount, vault.write("%s/config/ca" % mount, {"pem_bundle": params["root_pem_bundle"]}))
     else:
         body = key_params(params, key_bits)
         body.update(common_name=params["root_common_name"], ttl=params["root_ttl"])
-        vault.write("%s/root/generate/internal" % mount, body)
+        undo.created(mount, vault.write("%s/root/generate/internal" % mount, body))
     return read_ca(vault, mount)
+
+
+def check_root_can_sign(vault, mount, root):
+    """The root mount's default issuer must hold its key, else signing fails after the intermediate key exists."""
+    issuer = (vault.read("%s/issuer/default" % mount) or {}).get("data") or {}
+    if "key_id" in issuer and not issuer.get("key_id"):
+        raise VaultError(
+            "the root CA in %s (%s) has no private key in the store, so it cannot sign the intermediate: import "
+            "its key (root_pem_bundle with certificate and key) or use another root_mount; nothing was changed"
+            % (mount, root.subject.rfc4514_string())
+        )
 
 
 def intermediate_is_current(params, intermediate, root):
@@ -313,12 +441,18 @@ def intermediate_is_current(params, intermediate, root):
     return left.total_seconds() > duration_seconds(params["renew_before"])
 
 
-def sign_intermediate(vault, params, key_bits, root, offline=None):
-    root_mount = params["root_mount"].strip("/")
-    int_mount = params["intermediate_mount"].strip("/")
+def sign_intermediate(vault, params, key_bits, root, undo, offline=None):
+    """New key and CSR in the intermediate mount, signed by the root, imported and made the default issuer.
+
+    Every issuer and key this creates is recorded in undo, so a failure at any step can remove them.
+    """
+    root_mount = params["root_mount"]
+    int_mount = params["intermediate_mount"]
     body = key_params(params, key_bits)
     body["common_name"] = params["intermediate_common_name"]
-    csr = ((vault.write("%s/intermediate/generate/internal" % int_mount, body) or {}).get("data") or {}).get("csr")
+    generated = vault.write("%s/intermediate/generate/internal" % int_mount, body)
+    undo.created(int_mount, generated)
+    csr = ((generated or {}).get("data") or {}).get("csr")
     if not csr:
         raise VaultError(
             "%s/intermediate/generate/internal returned no CSR: check the mount and key options" % int_mount
@@ -337,8 +471,12 @@ def sign_intermediate(vault, params, key_bits, root, offline=None):
         signed = ((vault.write("%s/root/sign-intermediate" % root_mount, sign) or {}).get("data") or {}).get(
             "certificate"
         )
+    if not signed:
+        raise VaultError("%s/root/sign-intermediate returned no certificate" % root_mount)
     chain = signed.strip() + "\n" + pem_of(root)
-    imported = (vault.write("%s/intermediate/set-signed" % int_mount, {"certificate": chain}) or {}).get("data") or {}
+    answer = vault.write("%s/intermediate/set-signed" % int_mount, {"certificate": chain}) or {}
+    imported = answer.get("data") or {}
+    undo.issuers.extend((int_mount, issuer_id) for issuer_id in imported.get("imported_issuers") or [])
     issuer_id = find_issuer(vault, int_mount, imported, load_cert(signed))
     vault.write("%s/config/issuers" % int_mount, {"default": issuer_id})
 
@@ -432,7 +570,7 @@ def describe(cert):
 def run(module, vault):
     params = module.params
     key_bits = validate_params(params)
-    if params["root_pem_bundle"]:
+    if params["root_pem_bundle"] is not None:
         split_bundle(params["root_pem_bundle"])
     offline = OfflineRoot(params["root_signer_cert"], params["root_signer_key"]) if params["root_signer_cert"] else None
     vault.preflight()
@@ -445,13 +583,17 @@ def run(module, vault):
     actions = []
     current_root = offline.cert if offline is not None else read_ca(vault, root_mount)
     before = {"root": describe(current_root), "intermediate": describe(read_ca(vault, int_mount))}
-    root = offline.cert if offline is not None else ensure_root(module, vault, key_bits, actions)
-    intermediate = read_ca(vault, int_mount)
-    if not intermediate_is_current(params, intermediate, root):
-        actions.append("sign intermediate" + (" with the offline root" if offline is not None else ""))
-        if not module.check_mode:
-            sign_intermediate(vault, params, key_bits, root, offline)
-            intermediate = read_ca(vault, int_mount)
+    undo = Undo(vault)
+    try:
+        root = offline.cert if offline is not None else ensure_root(module, vault, key_bits, actions, undo)
+        intermediate = read_ca(vault, int_mount)
+        if not intermediate_is_current(params, intermediate, root):
+            actions.append("sign intermediate" + (" with the offline root" if offline is not None else ""))
+            if not module.check_mode:
+                sign_intermediate(vault, params, key_bits, root, undo, offline)
+                intermediate = read_ca(vault, int_mount)
+    except VaultError as exc:
+        raise VaultError("%s; %s" % (exc, undo.run())) from exc
     if params["urls_base"]:
         if offline is None:
             ensure_urls(module, vault, root_mount, actions)

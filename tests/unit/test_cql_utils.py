@@ -242,7 +242,11 @@ def test_statement_for_case_sensitive_names() -> None:
 
 @pytest.mark.parametrize(
     ("text", "parsed"),
-    [("shop.orders", ("shop", "orders")), ('"Shop"."Orders"', ("Shop", "Orders")), (' shop."a.b" ', ("shop", "a.b"))],
+    [
+        ("shop.orders", ("shop", "orders")),
+        ('"Shop"."Orders"', ("Shop", "Orders")),
+        (' shop."Big_1" ', ("shop", "Big_1")),
+    ],
 )
 def test_parse_table_name(text: str, parsed: tuple) -> None:
     assert cql.parse_table_name(text) == parsed
@@ -251,6 +255,14 @@ def test_parse_table_name(text: str, parsed: tuple) -> None:
 @pytest.mark.parametrize("text", ["orders", "a.b.c", ".orders", "shop.", "", None])
 def test_parse_table_name_refuses_what_is_not_keyspace_dot_table(text) -> None:
     with pytest.raises(cql.CqlModuleError, match="is not keyspace.table"):
+        cql.parse_table_name(text)
+
+
+@pytest.mark.parametrize(
+    "text", ['shop."a.b"', "shop.a b", "shop.t\u00e5ble", "shop.a;DROP", "k" * 49 + ".t", "shop." + "t" * 223]
+)
+def test_parse_table_name_refuses_names_cql_does_not_allow(text) -> None:
+    with pytest.raises(cql.CqlModuleError, match="^tables entry .*(CQL does not allow|more than CQL allows)"):
         cql.parse_table_name(text)
 
 
