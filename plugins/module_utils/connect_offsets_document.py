@@ -15,6 +15,7 @@ __metaclass__ = type
 import datetime
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -24,10 +25,24 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import 
 DOCUMENT_FORMAT = "cdc.pipeline.connect_offsets"
 DOCUMENT_SCHEMA_VERSION = 1
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# A backup larger than this is refused before it is read (a ScyllaDB source's 100,000 partitions take ~30 MiB).
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+# Kafka Connect keeps offsets as Java longs; a sink's partition is an int32.
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+INT_MAX = 2**31 - 1
+SINK_PARTITION_KEYS = ("kafka_partition", "kafka_topic")
+SINK_OFFSET_KEYS = ("kafka_offset",)
+# Problems listed in one message at most; the count of the rest follows.
+SHOWN_PROBLEMS = 5
+
+
+# One encoder for every call: json.dumps builds a new one per call with these options (100,000 offsets need
+# millions of calls).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_json(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def sha256_of(value):
@@ -65,9 +80,14 @@ def offsets_index(offsets):
     return dict((canonical_json(entry["partition"]), canonical_json(entry["offset"])) for entry in offsets)
 
 
+def as_index(offsets):
+    """offsets as an index (a dict is taken as one already: callers that compare often index once)."""
+    return offsets if isinstance(offsets, dict) else offsets_index(offsets)
+
+
 def offsets_delta(current, wanted):
     """How wanted differs from current: partitions added, removed, changed, unchanged (counts)."""
-    have, want = offsets_index(current), offsets_index(wanted)
+    have, want = as_index(current), as_index(wanted)
     return {
         "added": len([key for key in want if key not in have]),
         "removed": len([key for key in have if key not in want]),
@@ -77,7 +97,163 @@ def offsets_delta(current, wanted):
 
 
 def offsets_equal(current, wanted):
-    return offsets_index(current) == offsets_index(wanted)
+    return as_index(current) == as_index(wanted)
+
+
+def offsets_patch(current, wanted):
+    """The PATCH entries that turn current into wanted: changed and added partitions, and a null offset for each
+    partition that wanted does not have (the worker resets a partition given a null offset). Nothing is reset
+    wholesale, so a refused PATCH leaves the offsets as they were."""
+    have = offsets_index(current)
+    entries, wanted_keys = [], set()
+    for entry in wanted:
+        key = canonical_json(entry["partition"])
+        wanted_keys.add(key)
+        if have.get(key) != canonical_json(entry["offset"]):
+            entries.append(entry)
+    entries.extend(
+        {"partition": entry["partition"], "offset": None}
+        for entry in current
+        if canonical_json(entry["partition"]) not in wanted_keys
+    )
+    return entries
+
+
+def offsets_undo(current, entries):
+    """The PATCH entries that put the partitions of entries back as they are in current (null where absent)."""
+    have = dict((canonical_json(entry["partition"]), entry["offset"]) for entry in current)
+    return [
+        {"partition": entry["partition"], "offset": have.get(canonical_json(entry["partition"]))} for entry in entries
+    ]
+
+
+def value_kind(value):
+    """The kind of a primitive offset value, as the shape check compares them."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "whole number of 0 or more" if value >= 0 else "whole number"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if value is None:
+        return "null"
+    return "list" if isinstance(value, list) else "object"
+
+
+def _kind_allowed(kind, seen):
+    if kind in seen:
+        return True
+    if kind == "whole number of 0 or more" and "whole number" in seen:
+        return True
+    return kind in ("whole number", "whole number of 0 or more") and "number" in seen
+
+
+def _value_problem(where, key, value):
+    kind = value_kind(value)
+    if kind in ("list", "object"):
+        return "%s %s is a %s: Kafka Connect keeps only single values (text, numbers, true/false) there" % (
+            where,
+            key,
+            kind,
+        )
+    if kind.startswith("whole number") and not LONG_MIN <= value <= LONG_MAX:
+        return "%s %s is %d, past the range of a Java long" % (where, key, value)
+    if kind == "number" and not math.isfinite(value):
+        return "%s %s is %r, not a finite number" % (where, key, value)
+    return None
+
+
+def _kinds_seen(maps):
+    """{key: set of kinds} over maps, and the distinct key sets."""
+    kinds, key_sets = {}, set()
+    for values in maps:
+        key_sets.add(tuple(sorted(values)))
+        for key, value in values.items():
+            kinds.setdefault(key, set()).add(value_kind(value))
+    return kinds, key_sets
+
+
+def _sink_problems(index, entry):
+    partition, offset = entry["partition"], entry["offset"]
+    problems = []
+    if tuple(sorted(partition)) != SINK_PARTITION_KEYS or tuple(sorted(offset)) != SINK_OFFSET_KEYS:
+        problems.append(
+            "entry %d is not a sink offset ({partition: {kafka_topic, kafka_partition}, offset: {kafka_offset}}): %s"
+            % (index, canonical_json(entry))
+        )
+        return problems
+    topic, number, position = partition["kafka_topic"], partition["kafka_partition"], offset["kafka_offset"]
+    if not isinstance(topic, str) or not re.match(r"^[A-Za-z0-9._-]{1,249}$", topic):
+        problems.append("entry %d has kafka_topic %r, not a topic name" % (index, topic))
+    if value_kind(number) != "whole number of 0 or more" or number > INT_MAX:
+        problems.append(
+            "entry %d has kafka_partition %r: a partition number is a whole number of 0 or more" % (index, number)
+        )
+    if value_kind(position) != "whole number of 0 or more" or position > LONG_MAX:
+        problems.append(
+            "entry %d (%s-%s) has kafka_offset %r: an offset is a whole number of 0 or more"
+            % (index, topic, number, position)
+        )
+    return problems
+
+
+def _source_problems(index, entry, partition_kinds, offset_kinds, partition_keys, offset_keys):
+    problems = []
+    for where, values, kinds, key_sets in (
+        ("partition", entry["partition"], partition_kinds, partition_keys),
+        ("offset", entry["offset"], offset_kinds, offset_keys),
+    ):
+        if not values:
+            problems.append("entry %d has an empty %s" % (index, where))
+            continue
+        for key in sorted(values):
+            problem = _value_problem("entry %d %s" % (index, where), key, values[key])
+            if problem:
+                problems.append(problem)
+        if problems or not key_sets:
+            continue
+        if tuple(sorted(values)) not in key_sets:
+            problems.append(
+                "entry %d has %s keys %s, the connector's offsets have %s"
+                % (index, where, ", ".join(sorted(values)), " or ".join(", ".join(keys) for keys in sorted(key_sets)))
+            )
+            continue
+        for key in sorted(values):
+            kind = value_kind(values[key])
+            if not _kind_allowed(kind, kinds.get(key, set())):
+                problems.append(
+                    "entry %d %s %s is %s (%s), the connector's are %s"
+                    % (index, where, key, canonical_json(values[key]), kind, " or ".join(sorted(kinds[key])))
+                )
+    return problems
+
+
+def offsets_shape_problems(wanted, connector_type, current):
+    """What in wanted a connector of connector_type cannot take, as sentences (empty when all is well).
+
+    A sink's offsets are Kafka positions: {kafka_topic, kafka_partition} and {kafka_offset}, whole numbers of 0
+    or more. A source's are its own maps of single values; when the connector has offsets now, each entry must
+    have the same keys and kinds of values as those (a position the connector keeps as a whole number of 0 or
+    more cannot be restored as -1, 1.5 or "12").
+    """
+    problems = []
+    if connector_type == "sink":
+        for index, entry in enumerate(wanted):
+            problems.extend(_sink_problems(index, entry))
+    else:
+        partition_kinds, partition_keys = _kinds_seen(entry["partition"] for entry in current)
+        offset_kinds, offset_keys = _kinds_seen(entry["offset"] for entry in current)
+        for index, entry in enumerate(wanted):
+            problems.extend(_source_problems(index, entry, partition_kinds, offset_kinds, partition_keys, offset_keys))
+    return problems
+
+
+def problems_text(problems):
+    shown = "; ".join(problems[:SHOWN_PROBLEMS])
+    more = len(problems) - SHOWN_PROBLEMS
+    return shown + ("; and %d more" % more if more > 0 else "")
 
 
 def utc_text(moment):
@@ -256,11 +432,17 @@ def retention_victims(paths, keep_count, keep_days, now):
 
 def read_json_file(path):
     try:
+        size = os.path.getsize(path)
+        if size > MAX_DOCUMENT_BYTES:
+            raise ConnectError(
+                "%s is %d bytes, more than an offsets backup can be (%d): not an offsets backup"
+                % (path, size, MAX_DOCUMENT_BYTES)
+            )
         with open(path, "r") as handle:
             return json.load(handle)
     except (IOError, OSError) as exc:
         raise ConnectError("cannot read %s: %s" % (path, exc)) from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ConnectError("%s is not JSON (%s): not an offsets backup, or a damaged one" % (path, exc)) from exc
 
 
@@ -290,8 +472,9 @@ def write_json_atomic(path, document, replace=True):
     replace=False never replaces an existing file (os.link fails on one): ConnectError then.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    temporary = None
     try:
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
             handle.write(render_json(document))
             handle.flush()
@@ -304,7 +487,7 @@ def write_json_atomic(path, document, replace=True):
     except OSError as exc:
         raise ConnectError("cannot write %s: %s" % (path, exc)) from exc
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
 
 

@@ -29,6 +29,7 @@ import re
 import socket
 import ssl
 import time
+import unicodedata
 from http.client import BadStatusLine, HTTPException, RemoteDisconnected
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlsplit
@@ -108,6 +109,47 @@ def validate_connection_params(params):
     return url
 
 
+# Characters a connector name cannot have: the worker's URL paths (Jetty) refuse or reinterpret them, so
+# such a connector could be created but never read, changed or deleted through the REST API again.
+NAME_FORBIDDEN = "/\\%?#;"
+NAME_MAX_LENGTH = 1000
+NAME_FIX = "use printable characters without / \\ % ? # ; (for example letters, digits, . _ -)"
+
+
+def connector_name_problem(name, option="name"):  # noqa: PLR0911 - one exit per kind of problem
+    """Why name cannot be a connector name (worded with its fix, naming option), or None."""
+    if not isinstance(name, str) or not name.strip():
+        return "%s is empty: give the connector's name" % option
+    if name != name.strip():
+        return "%s %r starts or ends with a space: the worker would not find it again; leave the spaces out" % (
+            option,
+            name,
+        )
+    for position, char in enumerate(name):
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            return "%s %r has a control or invisible character (U+%04X at position %d): %s" % (
+                option,
+                name,
+                ord(char),
+                position,
+                NAME_FIX,
+            )
+        if char in NAME_FORBIDDEN:
+            return "%s %r contains %r, which the workers' REST paths cannot carry: %s" % (option, name, char, NAME_FIX)
+    if name in (".", ".."):
+        return "%s %r is a path step, not a connector name: %s" % (option, name, NAME_FIX)
+    if len(name) > NAME_MAX_LENGTH:
+        return "%s is %d characters long: keep connector names under %d" % (option, len(name), NAME_MAX_LENGTH)
+    return None
+
+
+def check_connector_name(name, option="name"):
+    """Raise ConnectError when name cannot be a connector name; call before the first request."""
+    problem = connector_name_problem(name, option)
+    if problem:
+        raise ConnectError(problem)
+
+
 def connection_warnings(params):
     warnings = []
     if not params.get("validate_certs", True):
@@ -184,11 +226,31 @@ def describe_transport_error(exc, url, params, timeout):  # noqa: PLR0911 - one 
     return "cannot reach Kafka Connect at %s (%s). %s" % (url, detail, URL_FIX)
 
 
+ERROR_TEXT_MAX = 1000
+
+
+def html_text(text):
+    """The title (or first heading) of an HTML error page, or its text without tags."""
+    for pattern in (r"<title[^>]*>(.*?)</title>", r"<h[12][^>]*>(.*?)</h[12]>"):
+        match = re.search(pattern, text, re.IGNORECASE | re.DOTALL)
+        if match and match.group(1).strip():
+            return re.sub(r"<[^>]*>", " ", match.group(1))
+    return re.sub(r"<[^>]*>", " ", text)
+
+
 def error_text(payload):
-    """The worker's message from an error body ({"error_code": .., "message": ..}) or the raw text."""
+    """The worker's message from an error body ({"error_code": .., "message": ..}) or the raw text, one line.
+
+    An HTML page (Jetty answers some malformed paths with one) is reduced to its title.
+    """
     if isinstance(payload, dict):
-        return " ".join(str(payload.get("message") or payload.get("_raw") or payload).split())
-    return " ".join(str(payload or "").split())
+        text = str(payload.get("message") or payload.get("_raw") or payload)
+    else:
+        text = str(payload or "")
+    if re.search(r"<(html|head|body|title|!doctype)\b", text, re.IGNORECASE):
+        text = html_text(text)
+    text = " ".join(text.split())
+    return text if len(text) <= ERROR_TEXT_MAX else text[:ERROR_TEXT_MAX] + "..."
 
 
 def describe_http_error(status, payload, method, path, url):

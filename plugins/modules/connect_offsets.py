@@ -27,12 +27,20 @@ description:
   - O(state=restore) puts the offsets of O(src) back exactly. A document of another connector name, class or Kafka
     cluster is refused unless O(force). So is a source backup older than O(cdc_log_ttl), because its changes have
     left the CDC log. When the offsets already equal the document, nothing is done.
+  - Before anything is stopped or written, the whole document is checked against the connector. A sink's
+    offsets must be C({kafka_topic, kafka_partition}) and C({kafka_offset}) with whole numbers of 0 or more. A
+    source's must be maps of single values (no nested objects or lists, numbers within a Java long) and, when
+    the connector has offsets now, have the same keys and kinds of values as those (a position kept as a whole
+    number of 0 or more cannot come back as C(-1), C(1.5) or C("12")). O(force) does not override these checks.
   - The restore stops the connector (C(PUT /connectors/<name>/stop), state STOPPED with no tasks, as the API
-    requires), resets its offsets (C(DELETE .../offsets)) and writes the saved ones (C(PATCH .../offsets)). So
-    partitions the backup does not have are gone, and the result is exactly the backup. It then reads the
-    offsets back and compares them. It returns the connector to the state it had (RUNNING, PAUSED or STOPPED).
-    If the read-back differs, the connector is left STOPPED and the task fails. It does not resume with wrong
-    positions.
+    requires) and writes only what differs with C(PATCH .../offsets). That is the changed and added partitions,
+    and a C(null) offset for each partition the backup does not have, which removes it. The offsets are never reset
+    wholesale, so the result is exactly the backup. It then reads the offsets back and compares them, and
+    returns the connector to the state it had (RUNNING, PAUSED or STOPPED).
+  - If the worker refuses a PATCH, or the read-back differs, the partitions written so far are put back as they
+    were, read back again, and the connector is returned to its previous state. The task fails, saying that no
+    offset was changed. Only if putting the previous offsets back fails too is the connector left STOPPED (its
+    positions are then neither the backup's nor the previous ones), and the message says so.
 author:
   - cdc.pipeline maintainers (!UNKNOWN)
 extends_documentation_fragment:
@@ -51,7 +59,9 @@ attributes:
 options:
   name:
     description:
-      - Connector name.
+      - Connector name. Refused before any request when it is empty, has spaces around it, a control character,
+        a slash, backslash, percent sign, question mark, hash or semicolon, or is C(.) or C(..) (the workers' REST
+        paths cannot carry these).
     type: str
     required: true
   state:
@@ -192,6 +202,13 @@ wait_progress:
   returned: when a restore changed the offsets
   type: list
   elements: str
+offsets_restored:
+  description:
+    - On a failed restore, whether the backup's offsets are in place (true only when the offsets were written and
+      read back equal but the connector could not be returned to its previous state).
+  returned: on failure after the connector was stopped
+  type: bool
+  sample: false
 """
 
 import datetime
@@ -203,10 +220,14 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.connect_offsets_docum
     backups_in,
     build_offsets_document,
     config_sha256,
+    as_index,
     normalise_offsets,
     offsets_delta,
     offsets_equal,
-    offsets_index,
+    offsets_patch,
+    offsets_shape_problems,
+    offsets_undo,
+    problems_text,
     read_json_file,
     read_json_if_any,
     restore_refusals,
@@ -217,7 +238,9 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.connect_offsets_docum
     write_json_atomic,
 )
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import (
+    PATCH_CHUNK,
     ConnectError,
+    check_connector_name,
     connection_argument_spec,
     connector_state,
     intended_state,
@@ -292,7 +315,13 @@ def backup(module, client):
             "after": backup_summary(path, document),
         }
         if not module.check_mode:
-            write_json_atomic(path, document, replace=replace)
+            try:
+                write_json_atomic(path, document, replace=replace)
+            except ConnectError as exc:
+                raise ConnectError(
+                    "dest %s: %s; nothing was written. Give a dest this user can write (or run with become: true)"
+                    % (dest, exc)
+                ) from exc
     if not replace:
         result["removed"] = apply_retention(module, dest, name, result["path"], now)
         result["changed"] = result["changed"] or bool(result["removed"])
@@ -342,7 +371,7 @@ def refuse_or_warn(module, reasons, force):
 
 def offsets_diff(name, current, wanted):
     """Up to DIFF_PARTITIONS partitions whose offsets differ, before and after (partition as canonical JSON)."""
-    have, want = offsets_index(current), offsets_index(wanted)
+    have, want = as_index(current), as_index(wanted)
     keys = sorted(key for key in set(have) | set(want) if have.get(key) != want.get(key))[:DIFF_PARTITIONS]
     return {
         "before": {"connector": name, "partitions": len(have), "offsets": dict((k, have.get(k)) for k in keys)},
@@ -371,31 +400,82 @@ def return_to(client, name, previous, timeout, progress):
     return connector_state(status)
 
 
-def write_offsets_exactly(client, name, wanted):
-    """DELETE then PATCH: PATCH alone only upserts the partitions it lists."""
-    client.reset_offsets(name)
-    if wanted:
-        client.alter_offsets(name, wanted)
-    read_back = normalise_offsets(client.offsets(name))
+def return_after_failure(client, name, previous, timeout, progress):
+    """Bring the connector back to previous after a failed restore; a sentence saying whether it got there."""
+    try:
+        return_to(client, name, previous, timeout, progress)
+    except ConnectError as exc:
+        return "it was NOT returned to %s (%s)" % (previous, exc)
+    return "the connector was returned to %s" % previous
+
+
+def read_back_equals(client, name, expected):
+    """Whether the worker's offsets equal expected, asked again for READ_BACK_SETTLE_S; (equal, last read index)."""
+    expected = as_index(expected)
+    read_back = as_index(normalise_offsets(client.offsets(name)))
     deadline = client.clock() + READ_BACK_SETTLE_S
-    while not offsets_equal(read_back, wanted) and client.clock() < deadline:
+    while read_back != expected and client.clock() < deadline:
         client.sleep(READ_BACK_INTERVAL_S)
-        read_back = normalise_offsets(client.offsets(name))
-    if not offsets_equal(read_back, wanted):
+        read_back = as_index(normalise_offsets(client.offsets(name)))
+    return read_back == expected, read_back
+
+
+class RestoreFailed(ConnectError):
+    """The offsets could not be written or read back as the backup; touched: the PATCH entries sent."""
+
+    def __init__(self, message, touched, details=None):
+        super(RestoreFailed, self).__init__(message, details=details)
+        self.touched = touched
+
+
+def write_offsets(client, name, patch, wanted):
+    """PATCH only what changes (chunk by chunk), then read back until the offsets equal wanted.
+
+    Nothing is reset first: a partition the backup lacks is removed by its null entry in the same PATCH, so a
+    PATCH the worker refuses leaves the offsets as they were.
+    """
+    sent = []
+    for start in range(0, len(patch), PATCH_CHUNK):
+        chunk = patch[start : start + PATCH_CHUNK]
+        sent.extend(chunk)
+        try:
+            client.alter_offsets(name, chunk)
+        except ConnectError as exc:
+            raise RestoreFailed(str(exc), sent) from exc
+    equal, read_back = read_back_equals(client, name, wanted)
+    if not equal:
         delta = offsets_delta(read_back, wanted)
-        raise ConnectError(
-            "the offsets read back after the restore differ from the backup (%s): connector %s is left STOPPED so it "
-            "does not run from wrong positions; run the restore again, then check the worker log" % (delta, name),
-            details={"delta": delta},
+        raise RestoreFailed(
+            "the offsets read back after the PATCH differ from the backup (%s)" % delta, sent, details={"delta": delta}
         )
 
 
-def restore(module, client):
+def roll_back_offsets(client, name, previous, touched):
+    """Put the touched partitions back as in previous; (done, sentence saying what was done)."""
+    try:
+        if offsets_equal(normalise_offsets(client.offsets(name)), previous):
+            return True, "no offset was changed"
+        undo = offsets_undo(previous, touched)
+        for start in range(0, len(undo), PATCH_CHUNK):
+            client.alter_offsets(name, undo[start : start + PATCH_CHUNK])
+        equal, read_back = read_back_equals(client, name, previous)
+    except ConnectError as exc:
+        return False, "putting the previous offsets back failed too (%s)" % exc
+    if not equal:
+        return False, "putting the previous offsets back did not take (%s)" % offsets_delta(read_back, previous)
+    return True, "the previous offsets were put back and read back equal (%d partitions)" % len(previous)
+
+
+def restore_document(module, client):
+    """The validated backup of src, its refusals checked: (document, info, worker); nothing written."""
     params = module.params
     name, src = params["name"], params["src"]
     if not src:
         raise ConnectError("state=restore needs src (a file written by state=backup)")
-    document = validate_offsets_document(read_json_file(src))
+    try:
+        document = validate_offsets_document(read_json_file(src))
+    except ConnectError as exc:
+        raise ConnectError("src %s: %s; nothing was changed" % (src, exc)) from exc
     worker = client.worker()
     info = existing_connector(
         client,
@@ -403,6 +483,13 @@ def restore(module, client):
         "create it first with cdc.pipeline.kafka_connector state=stopped (so it never runs from the wrong position), "
         "then restore",
     )
+    return document, info, worker
+
+
+def restore(module, client):
+    params = module.params
+    name, src = params["name"], params["src"]
+    document, info, worker = restore_document(module, client)
     config = info.get("config") or {}
     connector_type = info.get("type")
     refuse_or_warn(
@@ -420,35 +507,84 @@ def restore(module, client):
 
     wanted = document["offsets"]
     current = normalise_offsets(client.offsets(name))
+    problems = offsets_shape_problems(wanted, connector_type, current)
+    if problems:  # force does not override these: the worker would refuse them, or the connector misread them
+        raise ConnectError(
+            "src %s cannot be restored into %s connector %s, nothing was changed: %s"
+            % (src, connector_type, name, problems_text(problems))
+        )
     status = client.status(name)
     previous = intended_state(status)
+    have, want = as_index(current), as_index(wanted)
     result = {
         "path": src,
         "partition_count": document["partition_count"],
         "created_at": document["created_at"],
         "connector_type": connector_type,
-        "delta": offsets_delta(current, wanted),
+        "delta": offsets_delta(have, want),
         "previous_state": previous,
         "reconciliation_needed": bool(too_old),
-        "changed": not offsets_equal(current, wanted),
+        "changed": have != want,
     }
     if not result["changed"]:
         result["connector_state"] = connector_state(status)
         return result
-    result["diff"] = offsets_diff(name, current, wanted)
+    result["diff"] = offsets_diff(name, have, want)
     if module.check_mode:
         result["connector_state"] = previous
         return result
     progress = []
-    stop_connector(client, name, params["wait_timeout"], progress)
-    write_offsets_exactly(client, name, wanted)
-    result["connector_state"] = return_to(client, name, previous, params["wait_timeout"], progress)
+    apply_restore(client, module, current, wanted, previous, progress)
+    try:
+        result["connector_state"] = return_to(client, name, previous, params["wait_timeout"], progress)
+    except ConnectError as exc:
+        raise ConnectError(
+            "the offsets of src %s were restored into connector %s and read back equal (%s), but returning it to %s "
+            "failed: %s. Bring it back with cdc.pipeline.kafka_connector state=%s"
+            % (src, name, result["delta"], previous, exc, previous.lower()),
+            details=dict(exc.details, wait_progress=progress, delta=result["delta"], offsets_restored=True),
+        ) from exc
     result["wait_progress"] = progress
     return result
 
 
+def apply_restore(client, module, current, wanted, previous, progress):
+    """Stop, write the changes, verify; on any failure put the previous offsets and state back and say so."""
+    params = module.params
+    name, src, timeout = params["name"], params["src"], params["wait_timeout"]
+    try:
+        stop_connector(client, name, timeout, progress)
+    except ConnectError as exc:
+        returned = return_after_failure(client, name, previous, timeout, progress)
+        raise ConnectError(
+            "restore of src %s into connector %s: stopping it failed (%s); no offset was changed and %s"
+            % (src, name, exc, returned),
+            details={"wait_progress": progress, "offsets_restored": False},
+        ) from exc
+    try:
+        write_offsets(client, name, offsets_patch(current, wanted), wanted)
+    except RestoreFailed as exc:
+        rolled_back, what = roll_back_offsets(client, name, current, exc.touched)
+        details = dict(exc.details, wait_progress=progress, offsets_restored=False)
+        if not rolled_back:
+            raise ConnectError(
+                "restore of src %s into connector %s failed: %s; %s. Its offsets are neither the backup's nor the "
+                "previous ones, so it is left STOPPED and does not run from wrong positions: run the restore again "
+                "(from this backup or a newer one), then check the worker log (connect.log)" % (src, name, exc, what),
+                details=details,
+            ) from exc
+        returned = return_after_failure(client, name, previous, timeout, progress)
+        raise ConnectError(
+            "restore of src %s into connector %s failed: %s; %s, and %s. Nothing of the backup was applied: fix "
+            "the cause (the worker log, connect.log, says more) and run the restore again"
+            % (src, name, exc, what, returned),
+            details=details,
+        ) from exc
+
+
 def run(module, client):
     params = module.params
+    check_connector_name(params["name"])
     if params["wait_timeout"] < 1:
         raise ConnectError("wait_timeout must be at least 1 (seconds)")
     if params["cdc_log_ttl"] < 0:

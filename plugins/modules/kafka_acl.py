@@ -18,6 +18,9 @@ description:
     permission and host are; nothing else is compared, so the module is idempotent.
   - With O(exclusive_principals) every ACL of those principals that is not in O(acls) is deleted (drift removal),
     so O(acls) becomes their complete list. ACLs of other principals are never read or touched.
+  - New ACLs are created before old ones are deleted, so a principal never loses access on the way. When either
+    step fails, the change is undone (the ACLs this task added are deleted, those it removed are created again)
+    and the task fails saying so.
   - Works with the KRaft C(StandardAuthorizer) (and any authorizer behind the Kafka admin API). With
     C(allow.everyone.if.no.acl.found=false) a principal can do only what an ACL allows.
 author:
@@ -310,10 +313,34 @@ def run(module, admin):
             "after": "".join(acl_text(acl) + "\n" for acl in after),
         }
         if not module.check_mode:
-            # Grant first: a principal never goes through a moment without its new ACLs.
-            admin.create_acls(to_add)
-            admin.delete_acls(to_remove)
+            apply_or_undo(admin, to_add, to_remove)
     return result
+
+
+def apply_or_undo(admin, to_add, to_remove):
+    """Grant first (a principal never goes through a moment without its new ACLs), then revoke.
+
+    When either step fails, what was done is undone: the ACLs this task added are deleted, those it removed are
+    created again (creating an ACL that exists changes nothing).
+    """
+    step = "adding %d ACL(s)" % len(to_add)
+    try:
+        admin.create_acls(to_add)
+        step = "removing %d ACL(s)" % len(to_remove)
+        admin.delete_acls(to_remove)
+    except KafkaModuleError as exc:
+        try:
+            admin.create_acls(to_remove)
+            admin.delete_acls(to_add)
+        except KafkaModuleError as undo_exc:
+            raise KafkaModuleError(
+                "acls: %s failed (%s), and undoing the change failed too (%s): compare the ACLs with acls_added and "
+                "acls_removed of a check-mode run, then run the task again" % (step, exc, undo_exc)
+            ) from exc
+        raise KafkaModuleError(
+            "acls: %s failed (%s); the change was undone, the ACLs are as they were. Run the task again once the "
+            "brokers are healthy" % (step, exc)
+        ) from exc
 
 
 def main():

@@ -24,8 +24,16 @@ description:
   - After a change the module waits, up to O(wait_timeout), until the connector and all its tasks are RUNNING
     (or PAUSED, or STOPPED with no tasks, for those states). A FAILED connector or task fails the task with
     its trace (RV(failed_parts)). RV(wait_progress) shows each state seen on the way.
-  - Values are compared as Connect stores them, as strings. Booleans are written C(true)/C(false), numbers as
-    digits and lists comma-separated.
+  - Values are compared as Connect stores them, as strings. Booleans are written C(true)/C(false) and numbers as
+    digits. A list is written comma-separated, and only for a setting the plugin types as C(LIST) (a sink's
+    C(topics)). A list given for a single-valued setting (C(topic), C(file), C(tasks.max)) is refused, as is a
+    list element that is empty or holds a comma.
+  - All or nothing. Everything is validated before the first write. When a call fails after a write (for
+    example the pause after a config change answers 500), or the connector or a task fails while the module
+    waits for the state, what the task did is put back. The previous config is written again and read back,
+    the connector returns to its previous state (RUNNING, PAUSED or STOPPED), and a connector this task
+    created is deleted again. The task then fails, saying what was applied (RV(applied)) and what was rolled
+    back (RV(rolled_back)).
   - The module only touches the connector named in O(name). It never deletes other connectors. To remove
     connectors that are no longer declared, list them with M(cdc.pipeline.kafka_connector_info) and delete
     each one with O(state=absent), as in the examples. That way each deletion is named in the run and can be
@@ -49,7 +57,9 @@ attributes:
 options:
   name:
     description:
-      - Connector name.
+      - Connector name. Refused before any request when it is empty, has spaces around it, a control character,
+        a slash, backslash, percent sign, question mark, hash or semicolon, or is C(.) or C(..) (the workers' REST
+        paths cannot carry these).
     type: str
     required: true
   state:
@@ -231,6 +241,18 @@ validation_errors:
   returned: on failure in validation
   type: dict
   sample: {"tasks.max": ["Invalid value 0 for configuration tasks.max: Value must be at least 1"]}
+applied:
+  description: On a failure after a write, the calls made before it (they were rolled back, see RV(rolled_back)).
+  returned: on failure after a write
+  type: list
+  elements: str
+  sample: [update_config]
+rolled_back:
+  description: On a failure after a write, what was put back (empty when rolling back failed too).
+  returned: on failure after a write
+  type: list
+  elements: str
+  sample: ["the previous config was put back (read back equal)", "the connector was returned to RUNNING"]
 failed_parts:
   description: On a failed wait, the connector or tasks that are FAILED, each with its worker and full trace.
   returned: on failure while waiting
@@ -245,9 +267,11 @@ failed_parts:
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import (
     ConnectError,
+    check_connector_name,
     connection_argument_spec,
     connector_state,
     failed_parts,
+    first_trace_line,
     intended_state,
     mask_config,
     run_module,
@@ -269,11 +293,29 @@ NO_DRIFT = {"added": [], "changed": [], "removed": []}
 
 
 def config_value_string(key, value):
-    """A wanted value as Connect stores it: true/false, numbers as digits, lists comma-joined."""
+    """A wanted value as Connect stores it: true/false, numbers as digits, lists comma-joined.
+
+    A list is only right for a setting of type LIST (validate_with_plugin checks that with the plugin's
+    definitions); an element holding a comma, or a list of lists, would be read back as other elements.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return ",".join(config_value_string(key, item) for item in value)
+        items = []
+        for item in value:
+            if isinstance(item, (list, tuple, dict)) or item is None:
+                raise ConnectError(
+                    "config key %s is a list holding %r: give a flat list of single values (Connect stores it as "
+                    "one comma-separated string)" % (key, item)
+                )
+            text = config_value_string(key, item)
+            if "," in text or not text.strip():
+                raise ConnectError(
+                    "config key %s is a list with the element %r: Connect stores a list as one comma-separated "
+                    "string, so an element cannot be empty or hold a comma" % (key, text)
+                )
+            items.append(text)
+        return ",".join(items)
     if isinstance(value, dict):
         raise ConnectError(
             "config key %s holds a mapping: connector configs are flat key/value pairs (write nested settings "
@@ -403,16 +445,42 @@ def warn_about_literal_secrets(module, wanted):
         )
 
 
-def validate_with_plugin(client, name, wanted):
+def list_keys(config):
+    """The config keys given as YAML lists."""
+    return sorted(str(key) for key, value in (config or {}).items() if isinstance(value, (list, tuple)))
+
+
+def setting_types(answer):
+    """{config key: type} (STRING, LIST, INT, ...) of every setting the plugin defines, from a validate answer."""
+    types = {}
+    for entry in (answer or {}).get("configs") or []:
+        definition = entry.get("definition") or {}
+        if definition.get("name") and definition.get("type"):
+            types[definition["name"]] = str(definition["type"]).upper()
+    return types
+
+
+def validate_with_plugin(client, name, wanted, given_as_lists=()):
+    """The plugin validates the whole config; a list given for a single-valued setting is refused too."""
     body = dict(wanted, name=name)
-    errors = validation_errors(client.validate(body))
+    answer = client.validate(body)
+    types = setting_types(answer)
+    for key in given_as_lists:  # first: a joined list is what the plugin's errors would be about
+        if key in types and types[key] != "LIST":
+            raise ConnectError(
+                "config key %s is given as a list, but %s takes one %s value there (it would get %r): give one "
+                "value, or a LIST setting (a sink's topics is one); nothing was changed"
+                % (key, wanted["connector.class"], types[key], wanted.get(key))
+            )
+    errors = validation_errors(answer)
     if errors:
         raise ConnectError(
             validation_message(name, wanted["connector.class"], errors), details={"validation_errors": errors}
         )
 
 
-def apply(client, name, wanted, plan, restart_only_failed):
+def apply(client, name, wanted, plan, restart_only_failed, applied):
+    """Make the plan's calls in order; each one done is appended to applied."""
     calls = {
         "create": lambda: client.create(name, dict(wanted, name=name), plan["target"]),
         "update_config": lambda: client.put_config(name, dict(wanted, name=name)),
@@ -425,6 +493,103 @@ def apply(client, name, wanted, plan, restart_only_failed):
     }
     for action in plan["actions"]:
         calls[action]()
+        applied.append(action)
+
+
+STATE_CALLS = ("pause", "resume", "stop")
+ROLLBACK_WAIT_S = 60
+
+
+def failure_text(exc):
+    """What went wrong, in one line: the failed parts with their first trace line, or the error."""
+    parts = (exc.details or {}).get("failed_parts")
+    if parts:
+        return "; ".join(
+            "%s FAILED on %s: %s" % (item["part"], item.get("worker_id"), first_trace_line(item.get("trace")))
+            for item in parts
+        )
+    return str(exc)
+
+
+def roll_back(client, module, previous_config, previous_status, applied, failed_action):
+    """Put back what the applied (and the failed) calls changed; sentences saying what was put back."""
+    params = module.params
+    name = params["name"]
+    touched = applied + ([failed_action] if failed_action else [])
+    if "create" in touched:
+        if client.info(name) is not None:
+            client.delete(name)
+        return ["the connector, new in this task, was deleted again"]
+    done = []
+    if "update_config" in touched:
+        client.put_config(name, dict(previous_config))
+        if without_name(client.config(name)) != without_name(previous_config):
+            raise ConnectError("the config read back is not the previous one")
+        done.append("the previous config was put back (read back equal)")
+    previous = intended_state(previous_status)
+    if any(action in touched for action in STATE_CALLS):
+        {"PAUSED": client.pause, "STOPPED": client.stop, "RUNNING": client.resume}[previous](name)
+        done.append("the connector was returned to %s" % previous)
+    if done and not failed_parts(previous_status) and (previous != "RUNNING" or previous_status.get("tasks")):
+        timeout = min(params["wait_timeout"], ROLLBACK_WAIT_S)
+        try:
+            wait_for_target(client, name, previous, timeout)
+        except ConnectError as exc:
+            done.append("but it did not get back to %s within %d s (%s)" % (previous, timeout, failure_text(exc)))
+    return done
+
+
+def apply_or_roll_back(module, client, wanted, plan, previous_config, previous_status):
+    """Apply the plan and wait for its state; on a failure put the previous config and state back.
+
+    Returns the status waited for (or None). Raises ConnectError saying what was applied and rolled back.
+    """
+    params = module.params
+    name = params["name"]
+    applied, failed_action = [], None
+    try:
+        for action in plan["actions"]:
+            failed_action = action
+            apply(
+                client,
+                name,
+                wanted,
+                {"actions": [action], "target": plan["target"]},
+                params["restart_only_failed"],
+                applied,
+            )
+        failed_action = None
+        if params["wait"] and plan["target"]:
+            return wait_for_target(client, name, plan["target"], params["wait_timeout"])
+        return None
+    except ConnectError as exc:
+        if plan["actions"] == ["delete"] or not (applied or failed_action):
+            raise
+        with_config = " with the given config" if set(applied + [failed_action]) & {"create", "update_config"} else ""
+        what = "connector %s (state=%s%s): %s failed: %s" % (
+            name,
+            params["state"],
+            with_config,
+            failed_action or "the wait for %s" % plan["target"],
+            failure_text(exc),
+        )
+        applied_text = ", ".join(applied) or "nothing"
+        details = dict(exc.details, applied=list(applied))
+        try:
+            rolled_back = roll_back(client, module, previous_config, previous_status or {}, applied, failed_action)
+        except ConnectError as rollback_exc:
+            raise ConnectError(
+                "%s. Applied before the failure: %s. Rolling back failed too (%s): the connector now has the "
+                "config and state this task gave it; check it with cdc.pipeline.kafka_connector_info and fix it by "
+                "hand or run the task again" % (what, applied_text, rollback_exc),
+                details=dict(details, rolled_back=[]),
+            ) from exc
+        raise ConnectError(
+            "%s. Applied before the failure: %s; rolled back: %s. Nothing of this task remains; fix the cause "
+            "(see failed_parts and the worker log) and run it again"
+            % (what, applied_text, ", ".join(rolled_back) or "nothing was needed"),
+            details=dict(details, rolled_back=rolled_back),
+        ) from exc
 
 
 def diff_of(name, existed_config, status, wanted, plan, state):
@@ -471,6 +636,7 @@ def read_status(client, name):
 def run(module, client):
     params = module.params
     name, state = params["name"], params["state"]
+    check_connector_name(name)
     client.require_version(CONNECTOR_MIN_VERSION, "kafka_connector")
     wanted = normalise_config(name, params["config"]) if params["config"] is not None else None
     if wanted is not None:
@@ -482,7 +648,7 @@ def run(module, client):
     drift = config_drift(wanted, current) if wanted is not None and state != "absent" else None
     plan = plan_connector(state, status, drift, params["restart_only_failed"])
     if "create" in plan["actions"] or "update_config" in plan["actions"]:
-        validate_with_plugin(client, name, wanted)  # before any write, in check mode too
+        validate_with_plugin(client, name, wanted, list_keys(params["config"]))  # before any write, in check mode too
 
     result = {
         "changed": bool(plan["actions"]),
@@ -491,16 +657,17 @@ def run(module, client):
         "actions": plan["actions"],
         "config_changes": drift if drift_keys(drift) else dict(NO_DRIFT),
     }
+    waited = None
     if plan["actions"]:
         result["diff"] = diff_of(name, current, status, wanted, plan, state)
         if not module.check_mode:
-            apply(client, name, wanted, plan, params["restart_only_failed"])
+            waited = apply_or_roll_back(module, client, wanted, plan, current, status)
     if state == "absent":
         return result
-    return report_state(module, client, result, plan, wanted, current, status)
+    return report_state(module, client, result, plan, wanted, current, status, waited)
 
 
-def report_state(module, client, result, plan, wanted, current, status):
+def report_state(module, client, result, plan, wanted, current, status, waited=None):
     """connector_state, config, tasks after the task: predicted in check mode, read (after the wait) otherwise."""
     params = module.params
     name = params["name"]
@@ -510,9 +677,9 @@ def report_state(module, client, result, plan, wanted, current, status):
         result["connector_state"] = plan["target"] if changed else connector_state(status)
         result["config"] = mask_config(wanted if changed and wanted is not None else without_name(current))
     else:
-        if params["wait"] and plan["target"]:
-            after_status, progress, waited = wait_for_target(client, name, plan["target"], params["wait_timeout"])
-            result.update(wait_progress=progress, waited=waited)
+        if waited is not None:
+            after_status, progress, seconds = waited
+            result.update(wait_progress=progress, waited=seconds)
         else:
             after_status = read_status(client, name)
         result["connector_state"] = connector_state(after_status)

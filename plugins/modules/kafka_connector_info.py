@@ -32,7 +32,9 @@ attributes:
 options:
   name:
     description:
-      - Report only these connectors (default all). Names that do not exist are listed in RV(missing).
+      - Report only these connectors (default all). Names that do not exist are listed in RV(missing). A name
+        that cannot be a connector name (empty, spaces around it, a control character, a slash, backslash,
+        percent sign, question mark, hash or semicolon, C(.) or C(..)) is refused before any request.
     type: list
     elements: str
     default: []
@@ -115,6 +117,7 @@ summary:
 
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka_connect import (
+    check_connector_name,
     connection_argument_spec,
     failed_parts,
     mask_config,
@@ -141,6 +144,8 @@ def connector_entry(name, expanded):
 
 
 def run(module, client):
+    for name in module.params["name"] or []:
+        check_connector_name(name, option="name entry")
     worker = client.worker()
     everything = client.connectors_expanded()
     wanted = module.params["name"] or sorted(everything)

@@ -52,12 +52,16 @@ options:
   partitions:
     description:
       - Number of partitions. A new topic gets the broker default (C(num.partitions)) when this is not given;
-        an existing one grows to it. A lower number than the topic has is refused.
+        an existing one grows to it. A lower number than the topic has is refused, as is one outside 1 to
+        2147483647 (checked before connecting).
+      - A growth that fails after a config change of the same task puts the topic's previous settings back.
     type: int
   replication_factor:
     description:
       - Replicas per partition. A new topic gets the broker default (C(default.replication.factor)) when this is
         not given. For an existing topic a different value is refused with the reassignment to run instead.
+      - Refused before connecting outside 1 to 32767 (the protocol's int16), and before any write when it is more
+        than the brokers of the cluster.
     type: int
   config:
     description:
@@ -289,6 +293,12 @@ def create(module, admin, result):
         default_partitions, default_factor = broker_defaults(admin)
         partitions = default_partitions if partitions is None else partitions
         replication_factor = default_factor if replication_factor is None else replication_factor
+    brokers = len(getattr(admin.cluster, "nodes", None) or [])
+    if params["replication_factor"] is not None and brokers and replication_factor > brokers:
+        raise KafkaModuleError(
+            "replication_factor %d is more than the %d broker(s) of the cluster: each replica needs its own broker; "
+            "give at most %d, or add brokers first" % (replication_factor, brokers, brokers)
+        )
     config = dict(
         (key, config_value_string(value)) for key, value in (params["config"] or {}).items() if value is not None
     )
@@ -321,11 +331,16 @@ def update(module, admin, result, description):
     to_set, to_delete = topic_config_changes(wanted, current)
 
     # Validate everything with the brokers first, so a refused part leaves nothing half done.
-    for validate_only in [True] if module.check_mode else [True, False]:
+    if to_set or to_delete:
+        admin.alter_topic_configs(name, to_set, to_delete, validate_only=True)
+    if grow_to:
+        admin.add_partitions(name, grow_to, validate_only=True)
+    if not module.check_mode:
+        undo = config_undo(current, to_set, to_delete)  # taken before the change
         if to_set or to_delete:
-            admin.alter_topic_configs(name, to_set, to_delete, validate_only=validate_only)
+            admin.alter_topic_configs(name, to_set, to_delete)
         if grow_to:
-            admin.add_partitions(name, grow_to, validate_only=validate_only)
+            grow_or_roll_back(admin, name, grow_to, undo, sorted(set(to_set) | set(to_delete)))
 
     overrides = topic_overrides(current)
     overrides.update(to_set)
@@ -359,6 +374,39 @@ def update(module, admin, result, description):
             },
         }
     return result
+
+
+def config_undo(current, to_set, to_delete):
+    """The (to_set, to_delete) that put the topic's own settings back as current has them."""
+    undo_set, undo_delete = {}, []
+    for key in sorted(set(to_set) | set(to_delete)):
+        entry = current.get(key) or {}
+        if entry.get("source") == DYNAMIC_TOPIC_SOURCE and entry.get("value") is not None:
+            undo_set[key] = entry["value"]
+        else:
+            undo_delete.append(key)
+    return undo_set, undo_delete
+
+
+def grow_or_roll_back(admin, name, grow_to, undo, changed_keys):
+    """Add partitions; when that fails after a config change, put the topic's previous settings back (undo)."""
+    try:
+        admin.add_partitions(name, grow_to)
+    except KafkaModuleError as exc:
+        if not changed_keys:
+            raise
+        try:
+            admin.alter_topic_configs(name, undo[0], undo[1])
+        except KafkaModuleError as undo_exc:
+            raise KafkaModuleError(
+                "topic %s: growing to %d partitions failed (%s), after its config was changed (%s); putting the "
+                "previous config back failed too (%s): set it by hand or run the task again"
+                % (name, grow_to, exc, ", ".join(changed_keys), undo_exc)
+            ) from exc
+        raise KafkaModuleError(
+            "topic %s: growing to %d partitions failed (%s); the config change made before it was put back, so the "
+            "topic is as it was. Run the task again once the brokers are healthy" % (name, grow_to, exc)
+        ) from exc
 
 
 def run(module, admin):

@@ -181,7 +181,11 @@ class FakeWorker:
             connector["offsets"] = {}
             return 200, {"message": "The offsets for this connector have been reset successfully"}
         for entry in body["offsets"][self.drop_on_patch :]:
-            connector["offsets"][offsets_doc.canonical_json(entry["partition"])] = entry  # PATCH upserts what it lists
+            key = offsets_doc.canonical_json(entry["partition"])
+            if entry["offset"] is None:
+                connector["offsets"].pop(key, None)  # a null offset resets that partition
+            else:
+                connector["offsets"][key] = entry  # PATCH upserts what it lists
         return 200, {"message": "The offsets for this connector have been altered successfully"}
 
 
@@ -557,7 +561,7 @@ def backup_file(tmp_path, worker, name="src") -> str:
 
 
 @pytest.mark.parametrize("previous", ["RUNNING", "PAUSED", "STOPPED"])
-def test_restore_stops_resets_patches_verifies_and_returns_to_the_previous_state(tmp_path, fixed_now, previous):
+def test_restore_stops_patches_verifies_and_returns_to_the_previous_state(tmp_path, fixed_now, previous):
     worker = FakeWorker()
     worker.add("src", kafka_connector.normalise_config("src", source_config()), state=previous, offsets=file_offsets(6))
     saved = backup_file(tmp_path, worker)
@@ -576,7 +580,7 @@ def test_restore_stops_resets_patches_verifies_and_returns_to_the_previous_state
     assert result["connector_state"] == previous
     calls = [(m, p.rsplit("/", 1)[-1]) for m, p in worker.writes()]
     expected = [("PUT", "stop")] if previous != "STOPPED" else []
-    expected += [("DELETE", "offsets"), ("PATCH", "offsets")]
+    expected += [("PATCH", "offsets")]  # no DELETE: the extra partition goes by a null offset in the PATCH
     expected += {"RUNNING": [("PUT", "resume")], "PAUSED": [("PUT", "pause")], "STOPPED": []}[previous]
     assert calls == expected
 
@@ -642,12 +646,13 @@ def moved_since_backup(tmp_path):
     return worker, saved
 
 
-def test_a_read_back_that_differs_leaves_the_connector_stopped(tmp_path, fixed_now):
+def test_a_read_back_that_differs_keeps_the_previous_offsets_and_state(tmp_path, fixed_now):
     worker, saved = moved_since_backup(tmp_path)
     worker.drop_on_patch = 1
-    with pytest.raises(kc.ConnectError, match="differ from the backup.*left STOPPED"):
+    with pytest.raises(kc.ConnectError, match="differ from the backup.*no offset was changed.*returned to RUNNING"):
         run_offsets(worker, state="restore", src=saved)
-    assert worker.connectors["src"]["state"] == "STOPPED"
+    assert worker.connectors["src"]["state"] == "RUNNING"
+    assert worker.offsets_of("src") == file_offsets(9)
 
 
 def test_a_read_back_that_catches_up_is_not_a_difference(tmp_path, fixed_now):
@@ -687,6 +692,6 @@ def test_ten_thousand_partitions_restore_exactly_in_chunks(tmp_path, fixed_now):
     assert result["delta"]["added"] == 1000
     assert offsets_doc.offsets_equal(worker.offsets_of("scylla"), scylla_offsets(10_000))
     patches = [len(body["offsets"]) for method, _path, body in worker.requests if method == "PATCH"]
-    assert patches == [kc.PATCH_CHUNK, 10_000 - kc.PATCH_CHUNK]
+    assert patches == [2500 + 1000], "only the changed and the added partitions are written"
     assert len(result["diff"]["before"]["offsets"]) == connect_offsets.DIFF_PARTITIONS
     assert worker.connectors["scylla"]["state"] == "RUNNING"
