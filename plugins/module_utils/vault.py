@@ -48,8 +48,9 @@ URL_FIX = (
 )
 
 
-# Control characters (and DEL) in a store path: never part of a real one, and a way to confuse logs.
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (C0, DEL, C1) and Unicode line breaks in a store path: never part of a real one,
+# and a way to forge lines in logs.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # What HTTP would read otherwise: %2e%2e decodes to '..', ? starts a query, # a fragment, \ is a slash to some.
 _HTTP_SPECIAL = "%?#\\"
 PATH_EXAMPLE = "cdc/data/kafka/clients/admin"

@@ -140,6 +140,31 @@ def test_init_check_mode_writes_nothing(ansible_home, cluster):
     assert cluster.server.health()["initialized"] is False
 
 
+def test_init_refuses_an_unwritable_keys_file_before_initialising(ansible_home, cluster):
+    """Before the all-or-nothing work the cluster was initialised first and the keys were then lost."""
+    secrets = cluster.keys_file.parent
+    too_long = secrets / ("k" * 251 + ".json")  # one character more than the file system takes
+    dangling = secrets / "dangling.json"
+    dangling.symlink_to(secrets / "missing" / "init.json")
+    try:
+        result = run(
+            ansible_home,
+            cluster,
+            *(
+                task(name, "vault_init", {**cluster.conn(), "keys_file": str(path)}, ignore_errors=True)
+                for name, path in (("too long", too_long), ("dangling", dangling))
+            ),
+        )
+        for name, answer in results(result).items():
+            assert answer.get("failed"), name
+            assert answer["msg"].startswith("keys_file ") and "\n" not in answer["msg"], answer["msg"]
+        assert "nothing was initialised" in results(result)["too long"]["msg"]
+        assert cluster.server.health()["initialized"] is False
+        assert sorted(p.name for p in secrets.iterdir()) == ["dangling.json"]  # no reservation left behind
+    finally:
+        dangling.unlink()
+
+
 def test_init_writes_a_0600_keys_file_once(ansible_home, cluster):
     args = {**cluster.conn(), "keys_file": str(cluster.keys_file), "secret_shares": 3, "secret_threshold": 2}
     first = run(ansible_home, cluster, task("init", "vault_init", args))
@@ -564,6 +589,179 @@ def test_bad_inputs_fail_clearly_and_write_nothing(ansible_home, ready):
     assert all(r.get("failed") for r in results(result).values())
     assert "intruder" not in client.sys.list_acl_policies()["data"]["keys"]
     assert "intruder/" not in client.sys.list_mounted_secrets_engines()["data"]
+
+
+# -- hostile input: one battery, one play ------------------------------------------------------------
+# Each case: one clear one-line message naming the option, nothing changed in the store (read back
+# through its API), no secret anywhere in the run's output. Derandomised: a fixed table.
+
+HOSTILE_SECRET = "hunter2-hostile-Zq7-secret"
+# May read the mounts and generate (and delete) in the intermediate mount, but not have the root sign.
+HOSTILE_NO_SIGN_POLICY = """
+path "sys/mounts" { capabilities = ["read"] }
+path "sys/mounts/*" { capabilities = ["read"] }
+path "pki_hostile_root/*" { capabilities = ["read"] }
+path "pki_hostile_int/*" { capabilities = ["read", "create", "update", "delete"] }
+"""
+
+
+def pki_bundle_of_another_ca() -> tuple[str, str]:
+    """A root certificate with the key of ANOTHER CA (the bundle that wrote an orphan key), and that key's PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    cert_path, _key_path = write_offline_root_in_memory()
+    other = ec.generate_private_key(ec.SECP384R1())
+    key_pem = other.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return cert_path + key_pem, key_pem
+
+
+def write_offline_root_in_memory() -> tuple[str, str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        cert_path, key_path = write_offline_root(Path(directory))
+        return Path(cert_path).read_text(), Path(key_path).read_text()
+
+
+def store_state(cluster: Cluster, pki_mounts: tuple[str, ...]) -> dict:
+    """What the battery must leave as it was, read through the store's API."""
+    import hvac
+
+    client = cluster.client()
+
+    def listing(path: str) -> list[str]:
+        try:
+            return sorted((client.adapter.list(path) or {}).get("data", {}).get("keys", []))
+        except hvac.exceptions.InvalidPath:
+            return []
+
+    state = {
+        "policies": sorted(client.sys.list_acl_policies()["data"]["keys"]),
+        "mounts": sorted(client.sys.list_mounted_secrets_engines()["data"]),
+        "auth": sorted(client.sys.list_auth_methods()["data"]),
+    }
+    for mount in pki_mounts:
+        state[mount] = {"keys": listing(f"/v1/{mount}/keys"), "issuers": listing(f"/v1/{mount}/issuers")}
+    return state
+
+
+def hostile_vault_cases(cluster: Cluster, bundle: str, limited_token: str) -> list[tuple[str, str, dict, str]]:
+    """(name, module, args, the option the message must name)."""
+    conn = cluster.conn(cluster.root_token)
+    policy = {"data": {"policy": POLICY_HCL}}
+    pki = {**conn, "root_mount": "pki_hostile_root", "intermediate_mount": "pki_hostile_int"}
+    pki_named = {**pki, "root_common_name": "Short Root", "intermediate_common_name": "Hostile Intermediate"}
+    return [
+        (
+            "object dot-dot",
+            "vault_object",
+            {**conn, "path": "cdc/data/../../sys/policies/acl/hostile-1", **policy},
+            "path",
+        ),
+        (
+            "object percent dots",
+            "vault_object",
+            {**conn, "path": "cdc/data/%2e%2e/%2e%2e/sys/policies/acl/hostile-2", **policy},
+            "path",
+        ),
+        ("object query", "vault_object", {**conn, "path": "sys/policies/acl/hostile-3?x=1", **policy}, "path"),
+        ("object blank segment", "vault_object", {**conn, "path": "sys/policies/acl/ hostile-4", **policy}, "path"),
+        ("object escape", "vault_object", {**conn, "path": "sys/policies/acl/hostile-5\u001b[2J", **policy}, "path"),
+        ("object line separator", "vault_object", {**conn, "path": "sys/policies/acl/h\u2028x", **policy}, "path"),
+        ("object empty segment", "vault_object", {**conn, "path": "sys/policies//acl/hostile-6", **policy}, "path"),
+        ("object data as a list", "vault_object", {**conn, "path": "cdc/data/h", "data": [HOSTILE_SECRET]}, "data"),
+        (
+            "object unknown state",
+            "vault_object",
+            {**conn, "path": "cdc/data/h", "data": {"password": HOSTILE_SECRET}, "state": "sideways"},
+            "state",
+        ),
+        ("mount dot-dot", "vault_mount", {**conn, "path": "a/../hostile", "type": "kv"}, "path"),
+        ("mount dot", "vault_mount", {**conn, "path": "hostile/./x", "type": "kv"}, "path"),
+        (
+            "mount options as a list",
+            "vault_mount",
+            {**conn, "path": "hostile", "type": "kv", "options": ["v2"]},
+            "options",
+        ),
+        ("mount without type", "vault_mount", {**conn, "path": "hostile"}, "type"),
+        (
+            "pki key of another CA",
+            "vault_pki_ca",
+            {**pki_named, "root_mount": "pki_hostile_empty", "root_pem_bundle": bundle},
+            "root_pem_bundle",
+        ),
+        (
+            "pki empty intermediate name",
+            "vault_pki_ca",
+            {**pki, "root_common_name": "R", "intermediate_common_name": ""},
+            "intermediate_common_name",
+        ),
+        (
+            "pki mount dot-dot",
+            "vault_pki_ca",
+            {**pki_named, "root_mount": "pki_hostile_root/../sys", "root_common_name": "R"},
+            "root_mount",
+        ),
+        ("pki ttl as a word", "vault_pki_ca", {**pki_named, "intermediate_ttl": "forever"}, "intermediate_ttl"),
+        ("pki key bits off", "vault_pki_ca", {**pki_named, "key_bits": 1000}, "key_bits"),
+        # Passes every check, with a token that may generate the intermediate key but not have it signed: a
+        # failure after the first write, whose key must be removed again.
+        ("pki signing refused midway", "vault_pki_ca", {**pki_named, "token": limited_token}, "rolled back"),
+        (
+            "unseal timeout as a word",
+            "vault_unseal",
+            {**cluster.conn(), "keys": [HOSTILE_SECRET], "timeout": "soon"},
+            "timeout",
+        ),
+        ("info unknown option", "vault_cluster_info", {**conn, "peers_wanted": 3}, "peers_wanted"),
+    ]
+
+
+def test_hostile_inputs_are_refused_whole_and_change_nothing(ansible_home, ready):
+    started = cpu_seconds(), time.monotonic()
+    client = ready.client()
+    pki_mounts = ("pki_hostile_root", "pki_hostile_int", "pki_hostile_empty")
+    for mount in pki_mounts:
+        client.sys.enable_secrets_engine("pki", path=mount, config={"max_lease_ttl": "87600h"})
+    client.adapter.post("/v1/pki_hostile_root/root/generate/internal", json={"common_name": "Short Root"})
+    client.sys.create_or_update_policy("hostile-no-sign", HOSTILE_NO_SIGN_POLICY)
+    limited = client.auth.token.create(policies=["hostile-no-sign"], ttl="10m")["auth"]["client_token"]
+    bundle, other_key = pki_bundle_of_another_ca()
+    cases = hostile_vault_cases(ready, bundle, limited)
+    before = store_state(ready, pki_mounts)
+
+    result = run(
+        ansible_home, ready, *(task(name, module, args, ignore_errors=True) for name, module, args, _o in cases)
+    )
+
+    answers = results(result)
+    assert len(answers) == len(cases), sorted(answers)
+    problems = []
+    for name, _module, _args, option in cases:
+        answer = answers[name]
+        msg = str(answer.get("msg", ""))
+        if not answer.get("failed") or option not in msg or "\n" in msg or "Traceback" in msg:
+            problems.append(f"{name}: {msg!r}")
+    assert not problems, "\n".join(problems)
+    assert store_state(ready, pki_mounts) == before
+    output = output_of(result)
+    key_body = other_key.splitlines()[1]
+    leaked = [value for value in (HOSTILE_SECRET, ready.root_token, limited, key_body) if value in output]
+    assert not leaked, "secrets in the output of the battery"
+    cpu, wall = cpu_seconds() - started[0], time.monotonic() - started[1]
+    print(f"vault hostile battery: {len(cases)} cases, {wall:.1f} s wall, {cpu:.1f} s CPU (pytest and its plays)")
+
+
+def cpu_seconds() -> float:
+    """CPU of this process and of its finished children (the ansible-playbook runs)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def test_sealed_server_fails_clearly_and_writes_nothing(ansible_home, ready):
