@@ -37,10 +37,23 @@ class SecretSafeModule(AnsibleModule):
 
     def fail_json(self, msg, **kwargs):
         self._hide_secret_arguments()
-        super(SecretSafeModule, self).fail_json(msg, **kwargs)
+        super(SecretSafeModule, self).fail_json(argument_error_naming_the_option(self, msg), **kwargs)
 
     def _hide_secret_arguments(self):
         self.no_log_values.update(secret_argument_values(getattr(self, "params", None), self.argument_spec))
+
+
+def argument_error_naming_the_option(module, msg):
+    """The argument error to report: Ansible reports the first one, and for a malformed nested option (a string
+    where a list of dicts belongs) that is the no_log collection's, which names no option
+    ("dictionary requested, could not parse JSON or key=value"). The next error names it; msg otherwise."""
+    errors = getattr(getattr(getattr(module, "validation_result", None), "errors", None), "errors", None) or []
+    if not errors or str(msg) != str(errors[0].error_message) or type(errors[0]).__name__ != "NoLogError":
+        return msg
+    for error in errors[1:]:
+        if type(error).__name__ != "NoLogError":
+            return error.error_message
+    return msg
 
 
 def secret_argument_values(params, spec):

@@ -168,6 +168,8 @@ acls:
   elements: dict
 """
 
+import re
+
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     KafkaModuleError,
@@ -195,11 +197,22 @@ ACL_PERMISSIONS = ["allow", "deny"]
 ACL_FIELDS = ("principal", "resource_type", "resource_name", "pattern_type", "operation", "permission", "host")
 
 
+def refuse_control_characters(entry):
+    for key in ("principal", "resource_name", "host"):
+        value = entry.get(key)
+        if isinstance(value, str) and re.search(r"[\x00-\x1f\x7f]", value):
+            raise KafkaModuleError(
+                "acls: %s %r has a control character (a newline, a tab...): give it without" % (key, value)
+            )
+
+
 def normalize_principal(principal):
     """'connect' -> 'User:connect'; 'User:connect' and other Type:name principals stay as they are."""
     text = str(principal or "").strip()
     if not text:
-        raise KafkaModuleError("an ACL has an empty principal: give it as User:<name>")
+        raise KafkaModuleError("acls: an ACL has an empty principal: give it as User:<name>")
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise KafkaModuleError("principal %r has a control character: give it as User:<name>" % text)
     if ":" not in text:
         return "User:" + text
     kind, name = text.split(":", 1)
@@ -218,6 +231,7 @@ def _choice(entry, key, choices, default=None):
 
 def normalize_acl(entry):
     """One ACL as a canonical dict (lower-case enums, User: principal, cluster resource named kafka-cluster)."""
+    refuse_control_characters(entry)
     resource_type = _choice(entry, "resource_type", ACL_RESOURCE_TYPES)
     resource_name = entry.get("resource_name")
     if resource_type == "cluster":

@@ -129,6 +129,7 @@ mechanisms:
   sample: {"SCRAM-SHA-512": 8192}
 """
 
+import re
 import time
 
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
@@ -151,6 +152,10 @@ LOGIN_RETRY_S = 0.5
 def validate_scram_args(name, password, mechanism, iterations, state):
     if not name or not str(name).strip():
         raise KafkaModuleError("name is empty: give the SCRAM user name")
+    if re.search(r"[\x00-\x1f\x7f]", str(name)) or str(name) != str(name).strip():
+        raise KafkaModuleError(
+            "name %r has a control character or spaces around it: give the SCRAM user name exactly, without them" % name
+        )
     if iterations < SCRAM_MIN_ITERATIONS:
         raise KafkaModuleError(
             "iterations %d is too low: Kafka refuses fewer than %d SCRAM iterations (use the default 8192)"

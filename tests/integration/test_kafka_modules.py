@@ -679,3 +679,97 @@ def test_cluster_info_reports_topics_and_health(ansible_home, env):
     assert after["under_min_isr"] == after["summary"]["under_min_isr"]
     assert [(p["topic"], p["partition"]) for p in after["summary"]["under_min_isr"]] == [(name, 0), (name, 1)]
     assert after["summary"]["under_replicated"] == []
+
+
+# -- hostile input -----------------------------------------------------------------------------------
+
+
+def hostile_kafka_cases(env: Env, user_password: str) -> list[tuple[str, str, str, dict]]:
+    """(case, module, option the message must name, args): each must be refused, with nothing changed."""
+    conn = env.conn()
+    topic = {**conn, "name": "hostile-never"}
+    acl = {"principal": "User:hostile", "resource_type": "topic", "resource_name": "t", "operation": "read"}
+    scram = {**conn, "name": "hostile-user", "password": user_password}
+    return [
+        ("topic partitions 2**31", "kafka_topic", "partitions", {**topic, "partitions": 2**31}),
+        ("topic partitions 0", "kafka_topic", "partitions", {**topic, "partitions": 0}),
+        ("topic partitions -1", "kafka_topic", "partitions", {**topic, "partitions": -1}),
+        ("topic partitions as a word", "kafka_topic", "partitions", {**topic, "partitions": "many"}),
+        ("topic replication 40000", "kafka_topic", "replication_factor", {**topic, "replication_factor": 40000}),
+        ("topic replication 0", "kafka_topic", "replication_factor", {**topic, "replication_factor": 0}),
+        ("topic replication above brokers", "kafka_topic", "replication_factor", {**topic, "replication_factor": 2}),
+        ("topic name empty", "kafka_topic", "name", {**topic, "name": ""}),
+        ("topic name ..", "kafka_topic", "name", {**topic, "name": ".."}),
+        ("topic name slash", "kafka_topic", "name", {**topic, "name": "a/b"}),
+        ("topic name newline", "kafka_topic", "name", {**topic, "name": "a\nb"}),
+        ("topic name unicode", "kafka_topic", "name", {**topic, "name": "t\u00f3pico"}),
+        ("topic name 250 chars", "kafka_topic", "name", {**topic, "name": "t" * 250}),
+        ("topic config as a list", "kafka_topic", "config", {**topic, "config": ["retention.ms", 1]}),
+        ("topic config unknown key", "kafka_topic", "no.such.setting", {**topic, "config": {"no.such.setting": 1}}),
+        ("acls as a string", "kafka_acl", "acls", {**conn, "acls": "User:hostile"}),
+        ("acls a list of strings", "kafka_acl", "acls", {**conn, "acls": ["User:hostile"]}),
+        ("acl empty principal", "kafka_acl", "principal", {**conn, "acls": [{**acl, "principal": ""}]}),
+        ("acl principal newline", "kafka_acl", "principal", {**conn, "acls": [{**acl, "principal": "User:a\nb"}]}),
+        ("acl operation unknown", "kafka_acl", "operation", {**conn, "acls": [{**acl, "operation": "explode"}]}),
+        (
+            "acl prefixed wildcard",
+            "kafka_acl",
+            "pattern_type",
+            {**conn, "acls": [{**acl, "resource_name": "*", "pattern_type": "prefixed"}]},
+        ),
+        (
+            "acl exclusive with absent",
+            "kafka_acl",
+            "exclusive_principals",
+            {**conn, "acls": [acl], "state": "absent", "exclusive_principals": ["User:hostile"]},
+        ),
+        ("scram name empty", "kafka_scram_user", "name", {**scram, "name": ""}),
+        ("scram name newline", "kafka_scram_user", "name", {**scram, "name": "a\nb"}),
+        ("scram iterations 2**31", "kafka_scram_user", "iterations", {**scram, "iterations": 2**31}),
+        ("scram iterations a word", "kafka_scram_user", "iterations", {**scram, "iterations": "many"}),
+        ("scram mechanism unknown", "kafka_scram_user", "mechanism", {**scram, "mechanism": "MD5"}),
+        ("scram no password", "kafka_scram_user", "password", {**scram, "password": None}),
+        ("info topics as a mapping", "kafka_cluster_info", "topics", {**conn, "topics": {"a": 1}}),
+        ("info unknown option", "kafka_cluster_info", "brokers_wanted", {**conn, "brokers_wanted": 3}),
+    ]
+
+
+def kafka_state(kafka: SecureKafka) -> tuple:
+    admin = kafka.admin()
+    topics = sorted(admin.list_topics(timeout=CLIENT_TIMEOUT_S).topics)
+    return topics, sorted(acls_of(kafka, "User:hostile")), scram_users(kafka)
+
+
+def assert_refused_one_line(answers: dict, case: str, option: str) -> None:
+    answer = answers[case]
+    assert answer.get("failed") is True, f"{case}: not refused: {answer}"
+    message = str(answer.get("msg", ""))
+    assert message and "\n" not in message.strip(), f"{case}: not one line: {message!r}"
+    assert "Traceback" not in json.dumps(answer), f"{case}: a traceback: {answer}"
+    assert option in message, f"{case}: the message does not name {option}: {message}"
+
+
+def test_hostile_input_is_refused_with_one_line_and_nothing_changes(ansible_home, env):
+    """A table of hostile arguments, one play: each case fails with one line naming the option, the brokers'
+    topics, ACLs and SCRAM users read back unchanged, and no password appears anywhere in the run's output."""
+    import resource
+
+    user_password = random_password()
+    cases = hostile_kafka_cases(env, user_password)
+    before = kafka_state(env.kafka)
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    result = run(ansible_home, env, *(task(case, module, args, ignore_errors=True) for case, module, _o, args in cases))
+    elapsed = time.monotonic() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
+    print(f"kafka hostile battery: {len(cases)} cases in {elapsed:.1f} s, {cpu:.1f} s CPU")
+    answers = results(result)
+    for case, _module, option, _args in cases:
+        print(f"  {case}: {answers[case].get('msg')}")
+    for case, _module, option, _args in cases:
+        assert_refused_one_line(answers, case, option)
+    assert kafka_state(env.kafka) == before, "a refused case changed the brokers' state"
+    output = output_of(result)
+    assert env.kafka.admin_password not in output
+    assert user_password not in output

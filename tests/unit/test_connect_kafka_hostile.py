@@ -627,3 +627,21 @@ def test_every_secret_option_is_no_log(name, monkeypatch):
             walk(definition.get("options") or {}, where + option + ".")
 
     walk(captured)
+
+
+def test_a_malformed_nested_option_is_reported_by_its_name():
+    from types import SimpleNamespace
+
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import argument_error_naming_the_option
+
+    spec = {
+        "acls": {"type": "list", "elements": "dict", "options": {"principal": {"type": "str"}}},
+        "sasl_password": {"type": "str", "no_log": True},
+    }
+    result = ArgumentSpecValidator(spec).validate({"acls": "User:x", "sasl_password": "hunter2-Zq7"})
+    module = SimpleNamespace(validation_result=result)
+    first = result.errors.msg
+    assert "acls" not in first, "Ansible's first error names no option (if it does now, this can go)"
+    assert "option 'acls'" in argument_error_naming_the_option(module, first)
+    assert argument_error_naming_the_option(module, "something else") == "something else"
