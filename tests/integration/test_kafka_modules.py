@@ -765,7 +765,7 @@ def test_hostile_input_is_refused_with_one_line_and_nothing_changes(ansible_home
     cpu = usage.ru_utime + usage.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
     print(f"kafka hostile battery: {len(cases)} cases in {elapsed:.1f} s, {cpu:.1f} s CPU")
     answers = results(result)
-    for case, _module, option, _args in cases:
+    for case, _module, _option, _args in cases:
         print(f"  {case}: {answers[case].get('msg')}")
     for case, _module, option, _args in cases:
         assert_refused_one_line(answers, case, option)
