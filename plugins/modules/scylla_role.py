@@ -706,6 +706,18 @@ def run(module, client):
     return present(module, client, roles, result)
 
 
+class RoleModule(SecretSafeModule):
+    """Names the option in Ansible's own message for a permissions entry that is not a dict (it names none)."""
+
+    def fail_json(self, msg, **kwargs):
+        if str(msg).startswith("dictionary requested"):
+            msg = (
+                "permissions must be a list of {permission, resource} dicts, e.g. [{permission: SELECT, resource: "
+                "TABLE ks.t}] (%s)" % msg
+            )
+        super(RoleModule, self).fail_json(msg, **kwargs)
+
+
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
@@ -727,7 +739,7 @@ def main():
         ),
         exclusive=dict(type="bool", default=True),
     )
-    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = RoleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run, validate=validate)
 
 

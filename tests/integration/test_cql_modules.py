@@ -12,6 +12,7 @@ One node serves the whole file (cassandra_server.py).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -263,6 +264,153 @@ def test_missing_resources_are_refused_before_anything_changes(ansible_home, env
     message = results(result)["refused"]["msg"]
     assert "nothing was changed" in message and "table shop.orders_scylla_cdc_log" in message
     assert name not in roles_of(env.node)
+
+
+# -- hostile input: one battery, one play ------------------------------------------------------------
+# Each case: one clear one-line message naming the option, roles, grants and tables unchanged (read back
+# with the tests' own session), no password in the run's output. Derandomised: a fixed table.
+
+HOSTILE_PASSWORD = "hunter2-hostile-Zq7-cql"
+
+
+def cluster_state(node: CassandraNode) -> dict:
+    with node.session() as session:
+        roles = sorted((row["role"], row["login"], row["super"]) for row in session.execute("LIST ROLES"))
+        grants = sorted(
+            (row["role"], row["permission"], row["resource"]) for row in session.execute("LIST ALL PERMISSIONS")
+        )
+        tables = sorted(
+            (row["table_name"], str(row["extensions"]), str(row["cdc"]))
+            for row in session.execute(
+                "SELECT table_name, extensions, cdc FROM system_schema.tables WHERE keyspace_name = 'shop'"
+            )
+        )
+    return {"roles": roles, "grants": grants, "tables": tables}
+
+
+def hostile_cql_cases(env: Env) -> list[tuple[str, str, dict, str]]:
+    """(name, module, args, the option the message must name)."""
+    role = {**env.conn(), "password": HOSTILE_PASSWORD}
+
+    def grant(resource: object, permission: str = "SELECT") -> list[dict]:
+        return [{"permission": permission, "resource": resource}]
+
+    cdc = {**env.conn()}
+    return [
+        ("role name with a newline", "scylla_role", {**role, "name": "hostile\nadmin"}, "name"),
+        ("role name with a blank", "scylla_role", {**role, "name": " hostile"}, "name"),
+        ("role name empty", "scylla_role", {**role, "name": ""}, "name"),
+        ("role name of 300 characters", "scylla_role", {**role, "name": "r" * 300}, "name"),
+        (
+            "resource with a statement",
+            "scylla_role",
+            {**role, "name": "hostile_r", "permissions": grant("TABLE shop.orders;DROP KEYSPACE shop")},
+            "permissions",
+        ),
+        (
+            "keyspace with a dash",
+            "scylla_role",
+            {**role, "name": "hostile_r", "permissions": grant("KEYSPACE sh-op")},
+            "permissions",
+        ),
+        (
+            "permission ALL",
+            "scylla_role",
+            {**role, "name": "hostile_r", "permissions": grant("KEYSPACE shop", "ALL")},
+            "permission",
+        ),
+        ("permissions as a string", "scylla_role", {**role, "name": "hostile_r", "permissions": "ALL"}, "permissions"),
+        (
+            "resource as a list",
+            "scylla_role",
+            {**role, "name": "hostile_r", "permissions": grant(["TABLE shop.orders"])},
+            "permissions",
+        ),
+        ("superuser as a word", "scylla_role", {**role, "name": "hostile_r", "superuser": "maybe"}, "superuser"),
+        (
+            "missing table",
+            "scylla_role",
+            {**role, "name": "hostile_r", "permissions": grant("TABLE shop.nope")},
+            "permissions",
+        ),
+        (
+            "cdc table with a statement",
+            "scylla_cdc",
+            {**cdc, "tables": ["shop.orders;DROP TABLE shop.orders"]},
+            "tables",
+        ),
+        ("cdc unbalanced quote", "scylla_cdc", {**cdc, "tables": ['shop."orders']}, "tables"),
+        ("cdc unicode table", "scylla_cdc", {**cdc, "tables": ["shop.t\u00e5ble"]}, "tables"),
+        ("cdc tables as a dict", "scylla_cdc", {**cdc, "tables": {"shop": "orders"}}, "tables"),
+        ("cdc negative ttl", "scylla_cdc", {**cdc, "tables": ["shop.orders"], "ttl": -5}, "ttl"),
+        (
+            "cdc preimage as a word",
+            "scylla_cdc",
+            {**cdc, "tables": ["shop.orders"], "preimage": "sometimes"},
+            "preimage",
+        ),
+    ]
+
+
+def test_hostile_inputs_are_refused_whole_and_change_nothing(ansible_home, env: Env) -> None:
+    started = cpu_seconds(), time.monotonic()
+    limited_password = random_password()
+    with env.node.session() as session:
+        session.execute(f"CREATE ROLE hostile_limited WITH PASSWORD = '{limited_password}' AND LOGIN = true")
+        session.execute("GRANT CREATE ON ALL ROLES TO hostile_limited")
+        session.execute("GRANT DESCRIBE ON ALL ROLES TO hostile_limited")
+    cases = hostile_cql_cases(env)
+    # Passes every check, but the login may create roles and not grant on shop.orders: CREATE ROLE is applied,
+    # the GRANT refused. The message must say exactly that (the old one said "nothing" in such cases).
+    midway = {
+        **env.conn(login_user="hostile_limited", login_password=limited_password),
+        "name": "hostile_created",
+        "password": HOSTILE_PASSWORD,
+        "permissions": [{"permission": "SELECT", "resource": "TABLE shop.orders"}],
+    }
+    before = cluster_state(env.node)
+    try:
+        result = run(
+            ansible_home,
+            env,
+            *(task(name, module, args, ignore_errors=True) for name, module, args, _o in cases),
+            task("grant refused midway", "scylla_role", midway, ignore_errors=True),
+        )
+        answers = results(result)
+        problems = []
+        for name, _module, _args, option in cases:
+            msg = str(answers[name].get("msg", ""))
+            if not answers[name].get("failed") or option not in msg or "\n" in msg or "Traceback" in msg:
+                problems.append(f"{name}: {msg!r}")
+        assert not problems, "\n".join(problems)
+        midway_msg = answers["grant refused midway"]["msg"]
+        assert "may not grant" in midway_msg or "Unauthorized" in midway_msg or "may not" in midway_msg, midway_msg
+        assert "role hostile_created created (LOGIN = true, SUPERUSER = false)" in midway_msg, midway_msg
+        assert "granted" not in midway_msg.split("read back from the server")[-1], midway_msg
+        after = cluster_state(env.node)
+        created = [r for r in after["roles"] if r not in before["roles"]]
+        assert created == [("hostile_created", True, False)]  # exactly what the message says
+        assert after["tables"] == before["tables"]
+        assert [g for g in after["grants"] if g[0] != "hostile_limited"] == [
+            g for g in before["grants"] if g[0] != "hostile_limited"
+        ]
+        output = output_of(result)
+        leaked = [p for p in (HOSTILE_PASSWORD, env.node.admin_password, limited_password) if p in output]
+        assert not leaked, "passwords in the output of the battery"
+    finally:
+        with env.node.session() as session:
+            session.execute("DROP ROLE IF EXISTS hostile_created")
+            session.execute("DROP ROLE IF EXISTS hostile_limited")
+    cpu, wall = cpu_seconds() - started[0], time.monotonic() - started[1]
+    print(f"CQL hostile battery: {len(cases) + 1} cases, {wall:.1f} s wall, {cpu:.1f} s CPU (pytest and its plays)")
+
+
+def cpu_seconds() -> float:
+    """CPU of this process and of its finished children (the ansible-playbook runs)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # -- scylla_cdc and connection failures ------------------------------------------------------------------

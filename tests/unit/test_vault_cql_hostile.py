@@ -517,6 +517,8 @@ def run_main(name, args, capsys):
             {"name": "r", "permissions": [{"permission": "ALL", "resource": "KEYSPACE shop"}]},
             "permission",
         ),
+        ("scylla_role", {"name": "r", "permissions": "ALL"}, "permissions"),
+        ("scylla_role", {"name": "r", "permissions": ["SELECT"]}, "permissions"),
     ],
 )
 def test_cql_names_and_values_are_refused_before_connecting(module_name, args, option, capsys):
