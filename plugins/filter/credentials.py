@@ -9,32 +9,41 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-REQUIRED_KEYS = ("user", "static_role", "reader", "agent_file", "group")
+REQUIRED_KEYS = ("user", "reader", "agent_file", "group")
+# Where the password lives: exactly one of these per credential.
+STORES = ("static_role", "kv_path")
+
+
+def _checked(key, credential):
+    missing = [name for name in REQUIRED_KEYS if not (isinstance(credential, dict) and credential.get(name))]
+    stores = [name for name in STORES if isinstance(credential, dict) and credential.get(name)]
+    if len(stores) != 1:
+        missing.append("exactly one of %s" % " or ".join(STORES))
+    if missing:
+        raise AnsibleFilterError(
+            "credentials_catalog.%s lacks %s: each credential needs %s and one of %s (roles/credentials/defaults/main.yml)"
+            % (key, ", ".join(missing), ", ".join(REQUIRED_KEYS), " or ".join(STORES))
+        )
+    return credential
 
 
 def read_credentials(catalog, reader, groups, mount):
     """The credentials of catalog that reader reads and whose database group has hosts, as secrets agent
-    entries: {name: <agent_file>, path: <mount>/static-creds/<static_role>, field: password, kv: false}."""
+    entries: {name: <agent_file>, path: <mount>/static-creds/<static_role>, field: password, kv: false} for a
+    database static role, {name: <agent_file>, path: <kv_path>, field: password, kv: true} for a key-value
+    secret (the agent and the policy put the key-value mount in front)."""
     if not isinstance(catalog, dict):
         raise AnsibleFilterError("read_credentials needs credentials_catalog (a dict), got %s" % type(catalog).__name__)
     entries = []
     for key, credential in sorted(catalog.items()):
-        missing = [name for name in REQUIRED_KEYS if not (isinstance(credential, dict) and credential.get(name))]
-        if missing:
-            raise AnsibleFilterError(
-                "credentials_catalog.%s lacks %s: each credential needs %s (roles/credentials/defaults/main.yml)"
-                % (key, ", ".join(missing), ", ".join(REQUIRED_KEYS))
-            )
+        credential = _checked(key, credential)
         if credential["reader"] != reader or not (groups or {}).get(credential["group"]):
             continue
-        entries.append(
-            {
-                "name": credential["agent_file"],
-                "path": "%s/static-creds/%s" % (str(mount).strip("/"), credential["static_role"]),
-                "field": "password",
-                "kv": False,
-            }
-        )
+        if credential.get("static_role"):
+            path, kv = "%s/static-creds/%s" % (str(mount).strip("/"), credential["static_role"]), False
+        else:
+            path, kv = str(credential["kv_path"]).strip("/"), True
+        entries.append({"name": credential["agent_file"], "path": path, "field": "password", "kv": kv})
     return entries
 
 

@@ -37,49 +37,14 @@ import pytest
 from kafka_secure_server import Tls, make_tls
 from test_kafka_distribution import LOOPBACK, extract, free_ports, running, staged_output, stop_process, wait_until
 
+from tests.tools.cassandra_node import LOGBACK_XML, cassandra_yaml, find_jamm, jvm_command
+
 CASSANDRA_ARTIFACT = "cassandra-5.0.9"
-MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"
 START_TIMEOUT_S = 150
 CLIENT_TIMEOUT_S = 20
 ADMIN_USER = "admin"
 DEFAULT_SUPERUSER = ("cassandra", "cassandra")
 HEAP = "512m"
-
-# conf/jvm17-server.options of Cassandra 5.0 (JPMS section): what Cassandra needs from the JDK.
-JAVA17_MODULE_OPTIONS = (
-    "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED",
-    "--add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
-    "--add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED",
-    "--add-exports java.rmi/sun.rmi.server=ALL-UNNAMED",
-    "--add-exports java.sql/java.sql=ALL-UNNAMED",
-    "--add-exports java.base/java.lang.ref=ALL-UNNAMED",
-    "--add-exports jdk.unsupported/sun.misc=ALL-UNNAMED",
-    "--add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
-    "--add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED",
-    "--add-opens java.base/java.lang.module=ALL-UNNAMED",
-    "--add-opens java.base/jdk.internal.loader=ALL-UNNAMED",
-    "--add-opens java.base/jdk.internal.ref=ALL-UNNAMED",
-    "--add-opens java.base/jdk.internal.reflect=ALL-UNNAMED",
-    "--add-opens java.base/jdk.internal.math=ALL-UNNAMED",
-    "--add-opens java.base/jdk.internal.module=ALL-UNNAMED",
-    "--add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED",
-    "--add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED",
-    "--add-opens java.base/sun.nio.ch=ALL-UNNAMED",
-    "--add-opens java.base/java.io=ALL-UNNAMED",
-    "--add-opens java.base/java.lang.reflect=ALL-UNNAMED",
-    "--add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
-    "--add-opens java.base/java.lang=ALL-UNNAMED",
-    "--add-opens java.base/java.util=ALL-UNNAMED",
-)
-
-LOGBACK_XML = """<configuration>
-  <!-- INFO and up to the console log the test keeps (and shows when the node does not start). -->
-  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
-    <encoder><pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern></encoder>
-  </appender>
-  <root level="INFO"><appender-ref ref="STDOUT"/></root>
-</configuration>
-"""
 
 
 def random_password() -> str:
@@ -106,81 +71,6 @@ class CassandraNode:
     def session(self, user: str = ADMIN_USER, password: str | None = None):
         """A driver session over TLS (context manager): the tests' independent client."""
         return cql_session(self, user, self.admin_password if password is None else password)
-
-
-def cassandra_yaml(root: Path, native_port: int, storage_port: int, tls: Tls, num_tokens: int = 1) -> str:
-    data = root / "data"
-    # One token at 0 by default; with more, Cassandra picks them at random (several vnodes on one node).
-    tokens = "num_tokens: 1\ninitial_token: 0" if num_tokens == 1 else f"num_tokens: {num_tokens}"
-    return f"""# Written by tests/integration/cassandra_server.py: one node on loopback, for tests.
-cluster_name: cdc-pipeline-test
-{tokens}
-partitioner: org.apache.cassandra.dht.Murmur3Partitioner
-authenticator: PasswordAuthenticator
-authorizer: CassandraAuthorizer
-role_manager: CassandraRoleManager
-roles_validity: 0ms
-permissions_validity: 0ms
-credentials_validity: 0ms
-data_file_directories: [{data}/data]
-commitlog_directory: {data}/commitlog
-saved_caches_directory: {data}/saved_caches
-hints_directory: {data}/hints
-cdc_raw_directory: {data}/cdc_raw
-commitlog_sync: periodic
-commitlog_sync_period: 10000ms
-auto_snapshot: false
-concurrent_compactors: 1
-seed_provider:
-  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
-    parameters:
-      - seeds: "{LOOPBACK}:{storage_port}"
-listen_address: {LOOPBACK}
-rpc_address: {LOOPBACK}
-storage_port: {storage_port}
-native_transport_port: {native_port}
-start_native_transport: true
-endpoint_snitch: SimpleSnitch
-client_encryption_options:
-  enabled: true
-  optional: false
-  require_client_auth: false
-  ssl_context_factory:
-    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory
-  keystore: {tls.server_keystore}
-  accepted_protocols: [TLSv1.2, TLSv1.3]
-"""
-
-
-def jvm_command(home: Path, conf: Path, root: Path) -> list[str]:
-    lib = home / "lib"
-    jamm = next(lib.glob("jamm-*.jar"))
-    options = [
-        f"-Xms{HEAP}",
-        f"-Xmx{HEAP}",
-        # a test node lives a minute: start fast rather than run fast
-        "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1",
-        "-Xss256k",
-        "-ea",
-        f"-javaagent:{jamm}",
-        "-Djdk.attach.allowAttachSelf=true",
-        *(part for option in JAVA17_MODULE_OPTIONS for part in option.split(" ", 1)),
-        "-Dio.netty.tryReflectionSetAccessible=true",
-        "-Djava.net.preferIPv4Stack=true",
-        f"-Dcassandra.config=file://{conf / 'cassandra.yaml'}",
-        f"-Dlogback.configurationFile={conf / 'logback.xml'}",
-        f"-Dcassandra.logdir={root / 'logs'}",
-        f"-Dcassandra.storagedir={root / 'data'}",
-        "-Dcassandra-foreground=yes",
-        "-Dcassandra.superuser_setup_delay_ms=0",
-        "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-        "-Dcassandra.auth_bcrypt_gensalt_log2_rounds=4",
-        # Cassandra 5 lets a role's password change once per 5 s (CassandraRoleManager): the tests change one
-        # by hand and let the module repair it within a second or two.
-        "-Dcassandra.role_password_update_min_interval_in_ms=0",
-    ]
-    return ["java", *options, "-cp", f"{conf}:{lib}/*", MAIN_CLASS]
 
 
 def client_ssl_context(tls: Tls) -> ssl.SSLContext:
@@ -239,10 +129,15 @@ def started_cassandra(root: Path, num_tokens: int = 1) -> Iterator[CassandraNode
     conf.mkdir()
     tls = make_tls(root / "tls")
     native_port, storage_port = free_ports(2)
-    (conf / "cassandra.yaml").write_text(cassandra_yaml(root, native_port, storage_port, tls, num_tokens))
+    (conf / "cassandra.yaml").write_text(
+        cassandra_yaml(root / "data", LOOPBACK, native_port, storage_port, tls.server_keystore, num_tokens)
+    )
     (conf / "logback.xml").write_text(LOGBACK_XML)
     node = CassandraNode(host=LOOPBACK, port=native_port, tls=tls, admin_password=random_password(), root=root)
-    argv = jvm_command(home, conf, root)
+    lib = home / "lib"
+    argv = jvm_command(
+        lib, find_jamm([jar.name for jar in lib.glob("*.jar")]), conf, root / "data", root / "logs", HEAP
+    )
     with contextlib.ExitStack() as stack:
         processes = []
 

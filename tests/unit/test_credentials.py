@@ -17,23 +17,33 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = yaml.safe_load((ROOT / "roles/credentials/defaults/main.yml").read_text())["credentials_catalog"]
-GROUPS = {"postgresql_primary": ["node-4"], "kafka_connect": ["node-4", "node-5"], "empty": []}
+GROUPS = {"postgresql_primary": ["node-4"], "kafka_connect": ["node-4", "node-5"], "scylla": ["node-1"], "empty": []}
+SINK = {"name": "sink-password", "path": "database/static-creds/pg-sink", "field": "password", "kv": False}
+SOURCE = {"name": "scylla-password", "path": "connect/scylla-source", "field": "password", "kv": True}
 
 
-def test_the_reader_gets_the_declared_sink_password_as_its_agent_renders_it():
-    assert read_credentials(CATALOG, "connect", GROUPS, "database") == [
-        {"name": "sink-password", "path": "database/static-creds/pg-sink", "field": "password", "kv": False}
-    ]
+def test_the_reader_gets_the_declared_passwords_as_its_agent_renders_them():
+    assert read_credentials(CATALOG, "connect", GROUPS, "database") == [SOURCE, SINK]
 
 
 def test_another_service_gets_nothing_and_no_database_host_means_nothing_rendered():
     assert read_credentials(CATALOG, "monitoring", GROUPS, "database") == []
-    assert read_credentials(CATALOG, "connect", {"postgresql_primary": []}, "database") == []
+    assert read_credentials(CATALOG, "connect", {"postgresql_primary": [], "scylla": ["node-1"]}, "database") == [SOURCE]
+    assert read_credentials(CATALOG, "connect", {"postgresql_primary": ["node-4"]}, "database") == [SINK]
     assert read_credentials(CATALOG, "connect", {}, "database") == []
 
 
+def test_a_credential_names_exactly_one_store():
+    both = {"x": {**CATALOG["sink_database"], "kv_path": "a/b"}}
+    with pytest.raises(AnsibleFilterError, match=r"credentials_catalog.x lacks exactly one of static_role or kv_path"):
+        read_credentials(both, "connect", GROUPS, "database")
+    neither = {"x": {k: v for k, v in CATALOG["sink_database"].items() if k != "static_role"}}
+    with pytest.raises(AnsibleFilterError, match="exactly one of static_role or kv_path"):
+        read_credentials(neither, "connect", GROUPS, "database")
+
+
 def test_the_mount_is_the_given_one():
-    assert read_credentials(CATALOG, "connect", GROUPS, "/db-creds/")[0]["path"] == "db-creds/static-creds/pg-sink"
+    assert read_credentials(CATALOG, "connect", GROUPS, "/db-creds/")[1]["path"] == "db-creds/static-creds/pg-sink"
 
 
 def test_an_incomplete_entry_is_refused_naming_what_it_lacks():
@@ -44,9 +54,11 @@ def test_an_incomplete_entry_is_refused_naming_what_it_lacks():
         read_credentials(["x"], "connect", GROUPS, "database")
 
 
-# The sink credential's names may appear in roles only in the credentials role, and in comments or
-# documentation strings elsewhere: every role that wires the credential derives it.
-DECLARED = [CATALOG["sink_database"][key] for key in ("user", "static_role", "agent_file")]
+# The credentials' names may appear in roles only in the credentials role, and in comments or
+# documentation strings elsewhere: every role that wires a credential derives it.
+DECLARED = [CATALOG["sink_database"][key] for key in ("user", "static_role", "agent_file")] + [
+    CATALOG["scylla_source"][key] for key in ("user", "kv_path", "agent_file")
+]
 
 
 def wiring_lines(root: Path) -> list[str]:
@@ -63,7 +75,7 @@ def wiring_lines(root: Path) -> list[str]:
     return found
 
 
-def test_the_sink_credential_is_declared_once():
+def test_the_credentials_are_declared_once():
     assert wiring_lines(ROOT) == []
 
 
