@@ -32,8 +32,11 @@ description:
     with the C(tablets) option C(enabled) set to C(false)), or when a table named C(<table>_scylla_cdc_log) already
     exists that CDC would need to create. A server that is not ScyllaDB (for example Apache Cassandra, whose C(cdc)
     table option is a different, commit-log based feature) is refused with "not a ScyllaDB server".
-  - There is no CQL transaction over several C(ALTER TABLE). Should the server refuse one after the checks passed,
-    the task fails naming the tables already changed; run it again once the cause is fixed.
+  - Table names and option values are checked before connecting - a keyspace or table name has only letters, digits
+    and C(_) (quoted or not, as CQL allows), at most 48 characters for a keyspace and 222 for a table.
+  - There is no CQL transaction over several C(ALTER TABLE). Should the server refuse one after the checks passed (or
+    stop answering), the task fails naming the tables whose new options it reads back, and those it does not; run it
+    again once the cause is fixed.
 author:
   - cdc.pipeline maintainers (!UNKNOWN)
 extends_documentation_fragment:

@@ -23,10 +23,12 @@ description:
     changes nothing, so check mode predicts exactly. A failed login may show in the server's audit log.
   - O(permissions) is the exact set of direct grants of the role; with O(exclusive=true) (the default) every other
     direct grant is revoked. Grants the role gets through roles granted to it are neither read nor changed.
-  - Everything is checked before the first statement runs - permission names, resources, that every keyspace,
-    table and role named in O(permissions) exists, that the module is not asked to drop or demote the role it logs
-    in as. The server can still refuse a statement (for example an C(AllowAllAuthorizer) node refuses GRANT); the
-    task then fails naming what was already applied.
+  - Everything is checked before the first statement runs - before connecting, O(name) (not empty, no control
+    characters or blanks around it, at most 256 characters), permission names and resources (keyspace and table
+    names as CQL allows them); then that every keyspace, table and role named in O(permissions) exists, and that
+    the module is not asked to drop or demote the role it logs in as. The server can still refuse a statement (for
+    example an C(AllowAllAuthorizer) node refuses GRANT, or the login lacks AUTHORIZE) or stop answering; the task
+    then reads the role and its grants back and fails naming exactly what was applied.
   - The password is never logged, returned or shown in a diff.
 author:
   - cdc.pipeline maintainers (!UNKNOWN)

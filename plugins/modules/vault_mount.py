@@ -18,6 +18,8 @@ description:
   - Durations are compared in seconds (C(72h) equals C(259200)) and options as strings (Vault
     reads C(version=2) back as C("2")).
   - An existing mount of another type is never replaced (that needs a data migration), so the module fails.
+  - O(path) is refused before any request when the store would read it as another path - C(..), C(.) or
+    empty segments, control characters, blanks around a segment, or one of C(%) C(?) C(#) and the backslash.
 author:
   - cdc.pipeline maintainers (!UNKNOWN)
 extends_documentation_fragment:

@@ -20,10 +20,13 @@ description:
     scalars in any order), and multi-line strings (policy HCL) match after trailing whitespace is removed.
   - Keys that Vault does not return at all (write-only parameters such as C(verify_connection)) are
     written on create and with any other change, but do not trigger a write; they are returned in RV(uncompared_keys).
+  - O(path) is refused before any request when the store would read it as another path - C(..), C(.) or
+    empty segments, control characters, blanks around a segment, or one of C(%) C(?) C(#) and the backslash.
   - Typical paths are C(sys/policies/acl/<name>), C(auth/approle/role/<name>), C(<pki mount>/roles/<name>),
     C(database/config/<name>) and C(database/static-roles/<name>).
   - Secret values (O(secret_data), and keys named like C(password), C(secret), C(token), C(private_key),
-    C(pem_bundle)) are shown as C(********) in diffs and never returned.
+    C(pem_bundle)) are shown as C(********) in diffs and never returned, also not in the C(invocation) of a
+    failed task (a O(data) that is not a dictionary is hidden whole).
 author:
   - cdc.pipeline maintainers (!UNKNOWN)
 extends_documentation_fragment:

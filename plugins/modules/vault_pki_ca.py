@@ -26,6 +26,13 @@ description:
     intermediate takes over.
   - Both mounts must exist (M(cdc.pipeline.vault_mount), type C(pki)) with a C(max_lease_ttl) at least
     the TTL asked for; the module checks that before any write.
+  - All or nothing. Every option is checked before the store is asked anything - mount paths (no C(..),
+    C(.), empty segments, control characters), durations, key size, names (not empty, no control
+    characters, at most 64 characters), O(urls_base), and O(root_pem_bundle) whole (its key is the
+    certificate's, unencrypted and the only one, further certificates form a chain, a lone certificate is
+    self-signed). An existing root must hold its key in the store. Should a step fail after the first
+    write (the store refuses to sign, a token lacks a permission), the issuers and keys this run created are
+    deleted again and the message says so, or names what could not be removed.
 author:
   - cdc.pipeline maintainers (!UNKNOWN)
 extends_documentation_fragment:

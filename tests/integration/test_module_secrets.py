@@ -108,6 +108,22 @@ def cases(port: int) -> list[tuple[str, str, dict[str, Any]]]:
             },
         ),
         (
+            "vault_object",
+            "data as a list",
+            {**vault, "token": secret("token-object-3"), "path": "cdc/data/x", "data": [secret("object-3")]},
+        ),
+        (
+            "scylla_role",
+            "permissions as a list of strings",
+            {
+                **cql,
+                "login_password": secret("cql-admin-2"),
+                "name": "r",
+                "password": secret("cql-role-2"),
+                "permissions": ["SELECT"],
+            },
+        ),
+        (
             "vault_pki_ca",
             "ttl as a list",
             {**vault, "token": secret("token-pki"), "intermediate_common_name": "ca", "renew_before": ["1h"]},
