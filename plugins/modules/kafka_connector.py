@@ -563,8 +563,9 @@ def apply_or_roll_back(module, client, wanted, plan, previous_config, previous_s
             return wait_for_target(client, name, plan["target"], params["wait_timeout"])
         return None
     except ConnectError as exc:
-        if plan["actions"] == ["delete"] or not (applied or failed_action):
-            raise
+        touched = set(applied + [failed_action])
+        if not touched & ({"create", "update_config"} | set(STATE_CALLS)):
+            raise  # nothing written that can be put back (a delete, a restart): the error as it is
         with_config = " with the given config" if set(applied + [failed_action]) & {"create", "update_config"} else ""
         what = "connector %s (state=%s%s): %s failed: %s" % (
             name,

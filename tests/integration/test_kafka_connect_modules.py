@@ -404,6 +404,18 @@ def test_connection_refusals_and_a_failed_task_give_one_clear_error(ansible_home
             {**env.conn(), "name": failing, "config": broken_sink, "wait_timeout": 60},
             ignore_errors=True,
         ),
+        rest_get(env, "deleted again", f"/connectors/{failing}", status_code=404),
+        task(
+            "create it without waiting",
+            "kafka_connector",
+            {**env.conn(), "name": failing, "config": broken_sink, "wait": False},
+        ),
+        rest_get(
+            env,
+            "its task failed",
+            f"/connectors/{failing}/status",
+            until="answer.json.tasks | length > 0 and answer.json.tasks[0].state == 'FAILED'",
+        ),
         task("info on the failure", "kafka_connector_info", {**env.conn(), "name": [failing]}),
         task("stop it", "kafka_connector", {**env.conn(), "name": failing, "state": "stopped"}),
     )
@@ -422,8 +434,16 @@ def test_connection_refusals_and_a_failed_task_give_one_clear_error(ansible_home
         assert answers[step]["failed"] is True, step
 
     failed = answers["failing task"]
-    assert f"connector {failing} did not reach RUNNING: task 0 FAILED" in failed["msg"]
+    assert (
+        f"connector {failing} (state=present with the given config): the wait for RUNNING failed: task 0 FAILED"
+        in (failed["msg"])
+    )
     assert "Couldn't find or create file" in failed["msg"]
+    assert "rolled back: the connector, new in this task, was deleted again" in failed["msg"]
+    assert (failed["applied"], failed["rolled_back"]) == (
+        ["create"],
+        ["the connector, new in this task, was deleted again"],
+    )
     assert failed["failed_parts"][0]["trace"].startswith("org.apache.kafka.connect.errors.ConnectException")
     assert failed["wait_progress"]
     info = answers["info on the failure"]
@@ -615,3 +635,234 @@ def test_ten_thousand_source_partitions_against_the_worker(ansible_home, env, tm
     assert written["offsets_sha256"] == json.loads(fresh.read_text())["offsets_sha256"]
     assert as_set(written["offsets"]) == as_set(offsets)
     assert elapsed < 90, f"10,000 partitions took {elapsed:.0f} s through the modules"
+
+
+# -- hostile input -----------------------------------------------------------------------------------
+
+HOSTILE_NAMES = ["", "a\nb", " lead", "a\x7fb", "..", "a/b", "../x", "a%2Fb", "a?b"]
+
+
+def file_document(tmp_path: Path, file_name: str, name: str, offsets: list[dict], **connector) -> str:
+    document = offsets_document(name, offsets, "", datetime.datetime.now(datetime.UTC))
+    document["connector"].update(connector)
+    path = tmp_path / file_name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def sink_config(path: Path, topic: str) -> dict:
+    return {"connector.class": FILE_SINK_CLASS, "tasks.max": "1", "topics": topic, "file": str(path)}
+
+
+def hostile_connect_cases(env: Env, tmp_path: Path, names: tuple, source: Path, topics: tuple, secret: str):
+    """(case, module, option the message must name, args); every case is refused or rolled back."""
+    conn = env.conn()
+    name, fresh, sink = names
+    topic, sink_topic = topics
+    base = {**conn, "name": name}
+    partition = {"filename": str(source)}
+
+    def backup_with(file_name: str, offset: object) -> str:
+        return file_document(tmp_path, file_name, name, [{"partition": partition, "offset": offset}])
+
+    restore = {**base, "state": "restore"}
+    garbage = tmp_path / "ten-mib.json"
+    garbage.write_text("x" * (10 * 1024 * 1024))
+    sink_doc = file_document(
+        tmp_path,
+        "sink-shaped.json",
+        name,
+        [{"partition": {"kafka_topic": topic, "kafka_partition": 0}, "offset": {"kafka_offset": 1}}],
+    )
+    config = source_config(source, topic)
+    cases = [
+        (
+            "restore negative position",
+            "connect_offsets",
+            "src",
+            {**restore, "src": backup_with("neg.json", {"position": -1})},
+        ),
+        (
+            "restore fractional position",
+            "connect_offsets",
+            "src",
+            {**restore, "src": backup_with("frac.json", {"position": 1.5})},
+        ),
+        (
+            "restore position as text",
+            "connect_offsets",
+            "src",
+            {**restore, "src": backup_with("text.json", {"position": "12"})},
+        ),
+        (
+            "restore nested position",
+            "connect_offsets",
+            "src",
+            {**restore, "src": backup_with("nest.json", {"position": {"at": 1}})},
+        ),
+        ("restore other offset key", "connect_offsets", "src", {**restore, "src": backup_with("key.json", {"pos": 6})}),
+        ("restore sink offsets, forced", "connect_offsets", "src", {**restore, "src": sink_doc, "force": True}),
+        ("restore 10 MiB of garbage", "connect_offsets", "src", {**restore, "src": str(garbage)}),
+        ("restore a missing file", "connect_offsets", "src", {**restore, "src": str(tmp_path / "nope.json")}),
+        (
+            "restore the worker refuses",  # the fresh connector has no offsets to compare with: the worker says no
+            "connect_offsets",
+            "no offset was changed",
+            {
+                **conn,
+                "name": fresh,
+                "state": "restore",
+                "src": file_document(
+                    tmp_path, "fresh-neg.json", fresh, [{"partition": partition, "offset": {"position": -5}}]
+                ),
+            },
+        ),
+        (
+            "backup into /proc",
+            "connect_offsets",
+            "dest",
+            {**base, "state": "backup", "dest": "/proc/hostile-backup.json"},
+        ),
+        (
+            "backup wait_timeout 0",
+            "connect_offsets",
+            "wait_timeout",
+            {**base, "state": "backup", "dest": str(tmp_path), "wait_timeout": 0},
+        ),
+        (
+            "connector topic as a list",
+            "kafka_connector",
+            "config key topic",
+            {**base, "config": {**config, "topic": [topic, "other"]}},
+        ),
+        (
+            "connector list element with a comma",
+            "kafka_connector",
+            "config key file",
+            {**base, "config": {**config, "file": ["a,b"]}},
+        ),
+        (
+            "connector nested mapping",
+            "kafka_connector",
+            "config key transforms",
+            {**base, "config": {**config, "transforms": {"a": 1}}},
+        ),
+        (
+            "connector tasks.max a word",
+            "kafka_connector",
+            "tasks.max",
+            {**base, "config": {**config, "tasks.max": "many", "db.password": secret}},
+        ),
+        (
+            "connector unknown class",
+            "kafka_connector",
+            "connector.class",
+            {**base, "config": {**config, "connector.class": "com.example.Nope"}},
+        ),
+        ("connector no class", "kafka_connector", "connector.class", {**base, "config": {"topic": topic}}),
+        ("connector other name in config", "kafka_connector", "name", {**base, "config": {**config, "name": "other"}}),
+        ("connector config as a list", "kafka_connector", "config", {**base, "config": ["a"]}),
+        (
+            "connector update that fails at start",  # the sink cannot create its file: the task fails; rolled back
+            "kafka_connector",
+            "rolled back: the previous config was put back",
+            {
+                **conn,
+                "name": sink,
+                "state": "running",
+                "wait_timeout": 40,
+                "config": {**sink_config(tmp_path / "missing" / "out.txt", sink_topic), "db.password": secret},
+            },
+        ),
+    ]
+    for index, hostile in enumerate(HOSTILE_NAMES):
+        cases.append(
+            (f"connector name {hostile!r}", "kafka_connector", "name", {**conn, "name": hostile, "config": config})
+        )
+        cases.append(
+            (
+                f"offsets name {hostile!r}",
+                "connect_offsets",
+                "name",
+                {**conn, "name": hostile, "state": "backup", "dest": str(tmp_path)},
+            )
+        )
+        if index < 3:
+            cases.append((f"info name {hostile!r}", "kafka_connector_info", "name", {**conn, "name": [name, hostile]}))
+    return cases
+
+
+def connect_state(env: Env, names: list[str]) -> tuple:
+    worker = env.worker
+    return (
+        worker.connectors(),
+        [worker.config(name) for name in names],
+        [states({"json": worker.status(name)}) for name in names],
+        [as_set(worker.offsets(name)) for name in names],
+    )
+
+
+def test_hostile_input_is_refused_or_rolled_back_and_nothing_changes(ansible_home, env, tmp_path):
+    """A table of hostile arguments and backups, one play: each case fails with one line naming the option (or
+    saying what was rolled back), the worker's connectors, configs, states and offsets read back unchanged, and
+    no secret appears anywhere in the run's output."""
+    import resource
+
+    name, fresh, sink, topic = (
+        unique("hostile-src"),
+        unique("hostile-fresh"),
+        unique("hostile-sink"),
+        unique("cdc.hostile"),
+    )
+    create_topic(env, topic)
+    source = tmp_path / "in.txt"
+    source.write_text("one\ntwo\nthree\n")
+    env.worker.request(
+        "POST", "/connectors", {"name": name, "config": {**source_config(source, topic), "tasks.max": "1"}}
+    )
+    env.worker.request(
+        "POST",
+        "/connectors",
+        {"name": fresh, "config": {**source_config(source, topic), "tasks.max": "1"}, "initial_state": "STOPPED"},
+    )
+    quiet_topic = unique("cdc.hostile-quiet")  # the sink reads a topic nothing writes to: its offsets stay still
+    create_topic(env, quiet_topic)
+    env.worker.request("POST", "/connectors", {"name": sink, "config": sink_config(tmp_path / "out.txt", quiet_topic)})
+    wait_for(
+        lambda: (
+            states({"json": env.worker.status(sink)}) == ("RUNNING", ["RUNNING"])
+            and states({"json": env.worker.status(name)}) == ("RUNNING", ["RUNNING"])
+            and env.worker.offsets(name) == [{"partition": {"filename": str(source)}, "offset": {"position": 14}}]
+        ),
+        WAIT_S,
+        "the hostile battery's connector running at position 14",
+    )
+    before = connect_state(env, [name, fresh, sink])
+    secret = "hunter2-connect-Zq7"  # noqa: S105 - a fake secret, searched for in the output
+    (tmp_path / "docs").mkdir()
+    cases = hostile_connect_cases(env, tmp_path / "docs", (name, fresh, sink), source, (topic, quiet_topic), secret)
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    play = run(ansible_home, env, *(task(case, module, args, ignore_errors=True) for case, module, _o, args in cases))
+    elapsed = time.monotonic() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
+    print(f"connect hostile battery: {len(cases)} cases in {elapsed:.1f} s, {cpu:.1f} s CPU")
+    answers = results(play)
+    for case, _module, _option, _args in cases:
+        print(f"  {case}: {answers[case].get('msg')}")
+    for case, _module, option, _args in cases:
+        answer = answers[case]
+        assert answer.get("failed") is True, f"{case}: not refused: {answer}"
+        message = str(answer.get("msg", ""))
+        assert message and "\n" not in message.strip(), f"{case}: not one line: {message!r}"
+        assert "Traceback" not in json.dumps(answer) and "<html" not in message.lower(), f"{case}: {answer}"
+        assert option in message, f"{case}: the message does not name {option}: {message}"
+    wait_for(
+        lambda: connect_state(env, [name, fresh, sink]) == before,
+        WAIT_S,
+        "the connectors back as they were (a rolled-back update restarts the task)",
+    )
+    assert not (tmp_path / "docs" / f"{name}.json").exists()
+    output = json.dumps(play.report) + play.stderr
+    assert secret not in output
