@@ -21,7 +21,8 @@ def _checked(key, credential):
         missing.append("exactly one of %s" % " or ".join(STORES))
     if missing:
         raise AnsibleFilterError(
-            "credentials_catalog.%s lacks %s: each credential needs %s and one of %s (roles/credentials/defaults/main.yml)"
+            "credentials_catalog.%s lacks %s: each credential needs %s and one of %s"
+            " (roles/credentials/defaults/main.yml)"
             % (key, ", ".join(missing), ", ".join(REQUIRED_KEYS), " or ".join(STORES))
         )
     return credential
@@ -35,8 +36,8 @@ def read_credentials(catalog, reader, groups, mount):
     if not isinstance(catalog, dict):
         raise AnsibleFilterError("read_credentials needs credentials_catalog (a dict), got %s" % type(catalog).__name__)
     entries = []
-    for key, credential in sorted(catalog.items()):
-        credential = _checked(key, credential)
+    for key, declared in sorted(catalog.items()):
+        credential = _checked(key, declared)
         if credential["reader"] != reader or not (groups or {}).get(credential["group"]):
             continue
         if credential.get("static_role"):

@@ -28,7 +28,9 @@ def test_the_reader_gets_the_declared_passwords_as_its_agent_renders_them():
 
 def test_another_service_gets_nothing_and_no_database_host_means_nothing_rendered():
     assert read_credentials(CATALOG, "monitoring", GROUPS, "database") == []
-    assert read_credentials(CATALOG, "connect", {"postgresql_primary": [], "scylla": ["node-1"]}, "database") == [SOURCE]
+    assert read_credentials(CATALOG, "connect", {"postgresql_primary": [], "scylla": ["node-1"]}, "database") == [
+        SOURCE
+    ]
     assert read_credentials(CATALOG, "connect", {"postgresql_primary": ["node-4"]}, "database") == [SINK]
     assert read_credentials(CATALOG, "connect", {}, "database") == []
 
