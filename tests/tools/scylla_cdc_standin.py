@@ -790,14 +790,13 @@ class CdcTable:
         return self._last_timestamp
 
     def _before(self, changes: Sequence[Change]) -> dict[tuple, dict[str, Any] | None]:
+        """The touched rows before the write (ScyllaDB's read-before-write), read concurrently."""
+        keys = list(dict.fromkeys(c.row_key(self.shape) for c in changes if c.kind != "partition_delete"))
+        pending = [(key, self.session.execute_async(self._read, list(key))) for key in keys]
         before: dict[tuple, dict[str, Any] | None] = {}
-        for change in changes:
-            if change.kind == "partition_delete":
-                continue
-            key = change.row_key(self.shape)
-            if key not in before:
-                rows = _rows(self.session.execute(self._read, list(key)))
-                before[key] = rows[0] if rows else None
+        for key, future in pending:
+            rows = _rows(future.result())
+            before[key] = rows[0] if rows else None
         return before
 
     def write(self, changes: list[Change]) -> WriteResult:

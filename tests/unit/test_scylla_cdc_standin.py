@@ -364,6 +364,10 @@ class WriterSession(FakeSession):
             return [self.stored_row] if self.stored_row else []
         return super().execute(query, params)
 
+    def execute_async(self, query, params=None):
+        result = self.execute(query, params)
+        return type("Future", (), {"result": staticmethod(lambda: result)})()
+
 
 def test_writer_batches_the_base_write_with_its_log_rows() -> None:
     from cassandra.metadata import Murmur3Token
