@@ -407,7 +407,7 @@ def test_every_shipped_panel_names_the_components_it_needs():
             assert set(ref.tags) <= allowed, f"{name} / {ref.title}: {ref.tags}"
 
 
-def test_the_six_pipeline_dashboards_exist_with_a_collapsed_row():
+def test_the_seven_pipeline_dashboards_exist_with_a_collapsed_row():
     boards = _shipped()
     assert {board["uid"] for board in boards.values()} == {
         "cdc-overview",
@@ -416,6 +416,7 @@ def test_the_six_pipeline_dashboards_exist_with_a_collapsed_row():
         "cdc-postgresql",
         "cdc-vault",
         "cdc-hosts",
+        "cdc-scylla",
     }
     collapsed = [p for b in boards.values() for p in b["panels"] if p.get("type") == "row" and p.get("collapsed")]
     assert collapsed and all(row["panels"] for row in collapsed)
