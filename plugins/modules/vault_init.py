@@ -235,7 +235,10 @@ def write_keys_file(path, content):
     try:
         keys_file.reserve(check=False)
     except VaultError as exc:
-        raise exc.__cause__ from exc
+        # The caller wants the file system's own error (OSError), which reserve() wrapped.
+        if isinstance(exc.__cause__, OSError):
+            raise exc.__cause__ from exc
+        raise
     try:
         keys_file.commit(content)
     finally:
