@@ -235,10 +235,8 @@ def write_keys_file(path, content):
     try:
         keys_file.reserve(check=False)
     except VaultError as exc:
-        # The caller wants the file system's own error (OSError), which reserve() wrapped.
-        if isinstance(exc.__cause__, OSError):
-            raise exc.__cause__ from exc
-        raise
+        # The caller handles file system errors (OSError); reserve() reports them as VaultError.
+        raise OSError(str(exc)) from exc
     try:
         keys_file.commit(content)
     finally:
