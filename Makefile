@@ -75,6 +75,7 @@ demo: lab artifacts ## build the lab, converge site.yml, then the stand-in for S
 	  echo "demo: site.yml on the $(LAB) lab took $$((SECONDS - start)) s"
 	start=$$SECONDS; ansible-playbook -i $(LAB_INVENTORY) playbooks/lab/scylla_standin.yml || exit $$?; \
 	  echo "demo: the stand-in for ScyllaDB (not ScyllaDB) and the source connector took $$((SECONDS - start)) s"
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab/source_demo.yml
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/lab/summary.yml
 
 # --- checks ----------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ in argv or the JSON:
 
   admin    the superuser: log in as it ($STANDIN_ADMIN_PASSWORD), else create it with Cassandra's
            default superuser and take that one's login away (a random password nobody keeps).
+  write    the rows of "rows" ([{"table": "ks.table", "row": {...}}]) through the stand-in's writer,
+           which writes the log rows ScyllaDB would (`make demo` shows them reaching PostgreSQL).
   prepare  ScyllaDB's generation tables (says restart_needed once: the node must reload the copied
            schema rows), the keyspaces (replication factor 1), the declared tables, CDC on each with
            the declared options, and one CDC generation if none is published.
@@ -143,7 +145,15 @@ def prepare(spec: dict[str, Any]) -> dict[str, Any]:
         }
 
 
-COMMANDS = {"admin": ensure_admin, "prepare": prepare}
+def write(spec: dict[str, Any]) -> dict[str, Any]:
+    with admin_session(spec) as s:
+        for entry in spec["rows"]:
+            keyspace, table = entry["table"].split(".")
+            standin.CdcTable(s, keyspace, table).insert(entry["row"])
+    return {"changed": True, "rows": len(spec["rows"]), "stand_in": standin.STANDIN}
+
+
+COMMANDS = {"admin": ensure_admin, "prepare": prepare, "write": write}
 
 
 def main(argv: list[str] | None = None) -> int:
