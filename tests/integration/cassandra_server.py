@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from kafka_secure_server import Tls, make_tls
 from test_kafka_distribution import LOOPBACK, extract, free_ports, running, staged_output, stop_process, wait_until
 
 from tests.tools.cassandra_node import LOGBACK_XML, cassandra_yaml, find_jamm, jvm_command
+from tests.tools.cassandra_node import cql_session as cassandra_node_session
 
 CASSANDRA_ARTIFACT = "cassandra-5.0.9"
 START_TIMEOUT_S = 150
@@ -73,38 +73,8 @@ class CassandraNode:
         return cql_session(self, user, self.admin_password if password is None else password)
 
 
-def client_ssl_context(tls: Tls) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(tls.ca_cert))
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
-@contextlib.contextmanager
-def cql_session(node: CassandraNode, user: str, password: str) -> Iterator[object]:
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import WhiteListRoundRobinPolicy
-    from cassandra.query import dict_factory
-
-    profile = ExecutionProfile(
-        load_balancing_policy=WhiteListRoundRobinPolicy([node.host]),
-        row_factory=dict_factory,
-        request_timeout=CLIENT_TIMEOUT_S,
-    )
-    cluster = Cluster(
-        [node.host],
-        port=node.port,
-        auth_provider=PlainTextAuthProvider(user, password),
-        ssl_context=client_ssl_context(node.tls),
-        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-        connect_timeout=CLIENT_TIMEOUT_S,
-        schema_metadata_enabled=False,
-        token_metadata_enabled=False,
-    )
-    try:
-        yield cluster.connect()
-    finally:
-        cluster.shutdown()
+def cql_session(node: CassandraNode, user: str, password: str):
+    return cassandra_node_session(node.host, node.port, str(node.tls.ca_cert), user, password, CLIENT_TIMEOUT_S)
 
 
 def create_admin(node: CassandraNode) -> str:

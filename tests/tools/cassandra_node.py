@@ -22,8 +22,11 @@ exports/opens) plus the jamm agent, as bin/cassandra.in.sh adds it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import ssl
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"
@@ -197,6 +200,36 @@ def render(argv: list[str] | None = None) -> dict[str, object]:
         "logback_xml": LOGBACK_XML,
         "command": jvm_command(args.lib, jamm, args.conf, args.data, args.logs, args.heap, args.java),
     }
+
+
+@contextlib.contextmanager
+def cql_session(host: str, port: int, ca_cert: str, user: str, password: str, timeout: float = 30) -> Iterator[object]:
+    """A cassandra-driver session to one node over TLS (verified against ca_cert), rows as dicts: the
+    tests' own client, for the integration tests' node and the lab's stand-in alike."""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import WhiteListRoundRobinPolicy
+    from cassandra.query import dict_factory
+
+    context = ssl.create_default_context(cafile=ca_cert)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    profile = ExecutionProfile(
+        load_balancing_policy=WhiteListRoundRobinPolicy([host]), row_factory=dict_factory, request_timeout=timeout
+    )
+    cluster = Cluster(
+        [host],
+        port=int(port),
+        auth_provider=PlainTextAuthProvider(user, password),
+        ssl_context=context,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        connect_timeout=timeout,
+        schema_metadata_enabled=False,
+        token_metadata_enabled=False,
+    )
+    try:
+        yield cluster.connect()
+    finally:
+        cluster.shutdown()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,50 +23,22 @@ definitions and PRIMARY KEY, as in CREATE TABLE>"}, "cdc": {"postimage", "preima
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import ssl
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 from tests.tools import scylla_cdc_standin as standin
+from tests.tools.cassandra_node import cql_session
 
 DEFAULT_SUPERUSER = ("cassandra", "cassandra")
 TIMEOUT_S = 30
 
 
-@contextlib.contextmanager
-def session(spec: dict[str, Any], user: str, password: str) -> Iterator[Any]:
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import WhiteListRoundRobinPolicy
-    from cassandra.query import dict_factory
-
-    context = ssl.create_default_context(cafile=spec["ca_cert"])
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    # The node's certificate names the host's address; the driver connects by that address.
-    profile = ExecutionProfile(
-        load_balancing_policy=WhiteListRoundRobinPolicy([spec["host"]]),
-        row_factory=dict_factory,
-        request_timeout=TIMEOUT_S,
-    )
-    cluster = Cluster(
-        [spec["host"]],
-        port=int(spec["port"]),
-        auth_provider=PlainTextAuthProvider(user, password),
-        ssl_context=context,
-        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-        connect_timeout=TIMEOUT_S,
-        schema_metadata_enabled=False,
-        token_metadata_enabled=False,
-    )
-    try:
-        yield cluster.connect()
-    finally:
-        cluster.shutdown()
+def session(spec: dict[str, Any], user: str, password: str):
+    """A session to the stand-in (spec: host, port, ca_cert) as user."""
+    return cql_session(spec["host"], spec["port"], spec["ca_cert"], user, password, TIMEOUT_S)
 
 
 def admin_session(spec: dict[str, Any]):
