@@ -144,7 +144,7 @@ EXAMPLES = r"""
     name: scylla-source
     state: restore
     src: "{{ offsets_backup.path }}"
-    cdc_log_ttl: 86400
+    cdc_log_ttl: "{{ cdc_log_ttl }}"  # group_vars/all: the TTL the scylla role set on the tables
   delegate_to: "{{ groups['kafka_connect'][0] }}"
 """
 
