@@ -16,6 +16,8 @@ description:
   - With O(create=true), a path or key that does not exist yet gets a random value of O(length) characters
     from C([A-Za-z0-9]) (safe unquoted in properties files, JAAS configs and URLs), stored with
     check-and-set, so parallel forks cannot both create it. The loser of a race returns the winner's value.
+  - In check mode nothing is written. A value that O(create=true) would generate is generated and returned, so
+    the run can go on predicting, but it is not stored (the real run stores its own); C(-v) names each such path.
   - The value is never logged. Use it with C(no_log) on tasks that show it.
 author:
   - cdc.pipeline maintainers (!UNKNOWN)
@@ -112,6 +114,7 @@ import string
 
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 from ansible_collections.cdc.pipeline.plugins.module_utils.vault import (
     HAS_HVAC,
     Vault,
@@ -168,7 +171,7 @@ class KvSecret:
         # Empty when the latest version is deleted: the write must still name the current version.
         return self.read() or {}, version
 
-    def get_or_create(self, key, create, length):
+    def get_or_create(self, key, create, length, check_mode=False):
         data = self.read() or {}
         if key in data:
             return data[key]
@@ -176,6 +179,10 @@ class KvSecret:
             raise VaultError(
                 "%s has no key %r: store it first, or call the lookup with create=true" % (self.data_path, key)
             )
+        if check_mode:
+            # A prediction: a value of the right shape, never stored (check mode writes nothing).
+            Display().v("vault_secret: check mode, %s key %r would be created; nothing written" % (self.data_path, key))
+            return generate_password(length)
         for _attempt in range(CAS_ATTEMPTS):
             data, version = self.read_for_write()
             if key in data:
@@ -207,7 +214,8 @@ class LookupModule(LookupBase):
             vault = Vault(params, need_token=True)
             secrets = [KvSecret(vault, mount, term) for term in terms]  # every path checked before a request
             vault.preflight()
-            return [secret.get_or_create(key, create, length) for secret in secrets]
+            check_mode = bool((variables or {}).get("ansible_check_mode", False))
+            return [secret.get_or_create(key, create, length, check_mode) for secret in secrets]
         except VaultError as exc:
             raise AnsibleError("vault_secret: %s" % exc) from None
 

@@ -493,6 +493,49 @@ def test_lookup_creates_once_returns_same_value_never_prints_it(ansible_home, re
     assert value not in output_of(result)
 
 
+def test_lookup_in_check_mode_predicts_and_writes_nothing(ansible_home, ready):
+    """--check: a missing secret gets a value of the right shape, and the store still has no such path;
+    an existing one is read as it is. The control: the same lookup without --check stores it."""
+    existing = "lookup('cdc.pipeline.vault_secret', 'checkmode/existing', key='password', create=true)"
+    missing = "lookup('cdc.pipeline.vault_secret', 'checkmode/missing', key='password', create=true)"
+    ready.client().secrets.kv.v2.create_or_update_secret(
+        path="checkmode/existing", secret={"password": "kept-as-it-is"}, mount_point="cdc"
+    )
+    settings = {
+        "name": "vars",
+        "ansible.builtin.set_fact": {
+            "cdc_vault_url": ready.server.url,
+            "cdc_vault_ca_cert": str(ready.server.ca_cert),
+            "cdc_vault_token": ready.root_token,
+        },
+    }
+    result = run(
+        ansible_home,
+        ready,
+        settings,
+        {"name": "predicted", "ansible.builtin.assert": {"that": [f"{missing} is match('^[A-Za-z0-9]{{32}}$')"]}},
+        {"name": "read", "ansible.builtin.assert": {"that": [f"{existing} == 'kept-as-it-is'"]}},
+        check=True,
+    )
+    assert_ok(result)
+    import hvac
+
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        ready.client().secrets.kv.v2.read_secret_version(path="checkmode/missing", mount_point="cdc")
+
+    control = run(
+        ansible_home,
+        ready,
+        settings,
+        {"name": "created", "ansible.builtin.assert": {"that": [f"{missing} is match('^[A-Za-z0-9]{{32}}$')"]}},
+    )
+    assert_ok(control)
+    stored = ready.client().secrets.kv.v2.read_secret_version(
+        path="checkmode/missing", mount_point="cdc", raise_on_deleted_version=True
+    )
+    assert len(stored["data"]["data"]["password"]) == 32
+
+
 def test_lookup_racing_forks_all_get_the_one_stored_value(ansible_home, ready):
     """Many hosts creating the same secret at once (forks of one run): one value, one version.
 
