@@ -7,6 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import posixpath
+import re
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import literal_secrets as _literal_secrets
 
@@ -18,6 +21,30 @@ def literal_secrets(config):
     return [key for key, _value in _literal_secrets(config)]
 
 
+# ${directory:<dir>:<file>}: DirectoryConfigProvider's reference to the file <dir>/<file>.
+_DIRECTORY_REFERENCE_RE = re.compile(r"\$\{directory:([^:{}]+):([^:{}]+)\}")
+
+
+def connectors_reading(connectors, files):
+    """The names of the connectors (kafka_connector_info's list) whose config refers to one of files
+    through ${directory:<dir>:<file>}."""
+    if not isinstance(connectors, list):
+        raise AnsibleFilterError("connectors_reading needs the connectors list of kafka_connector_info")
+    wanted = set(posixpath.normpath(str(path)) for path in files)
+    names = []
+    for connector in connectors:
+        values = (connector.get("config") or {}).values()
+        referenced = set(
+            posixpath.normpath(posixpath.join(directory, name))
+            for value in values
+            if isinstance(value, str)
+            for directory, name in _DIRECTORY_REFERENCE_RE.findall(value)
+        )
+        if referenced & wanted:
+            names.append(connector["name"])
+    return sorted(names)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"literal_secrets": literal_secrets}
+        return {"literal_secrets": literal_secrets, "connectors_reading": connectors_reading}

@@ -55,6 +55,7 @@ import datetime
 import json
 import random
 import struct
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -747,6 +748,9 @@ class CdcTable:
         self.generation = generation or current_generation(session)
         self.rng = random.Random(seed)
         self._last_timestamp = 0
+        # Writes may come from several threads (one session, batches of distinct keys at once): each
+        # still gets a timestamp and a time UUID of its own.
+        self._clock = threading.Lock()
         key_where = " AND ".join(f"{quote(c)} = ?" for c in self.shape.key)
         self._read = session.prepare(f"SELECT * FROM {self._table} WHERE {key_where}")
         pk_where = " AND ".join(f"{quote(c)} = ?" for c in self.shape.partition_key)
@@ -784,10 +788,11 @@ class CdcTable:
             raise StandInError(f"the driver gave no routing key for {self._table} (partition key {key})")
         return Murmur3Token.from_key(bound.routing_key).value
 
-    def _timestamp(self) -> int:
-        now = time.time_ns() // 1000
-        self._last_timestamp = max(now, self._last_timestamp + 1)
-        return self._last_timestamp
+    def _timestamp(self) -> tuple[int, uuid.UUID]:
+        with self._clock:
+            now = time.time_ns() // 1000
+            self._last_timestamp = max(now, self._last_timestamp + 1)
+            return self._last_timestamp, timeuuid_of(self._last_timestamp, self.rng)
 
     def _before(self, changes: Sequence[Change]) -> dict[tuple, dict[str, Any] | None]:
         """The touched rows before the write (ScyllaDB's read-before-write), read concurrently."""
@@ -804,8 +809,7 @@ class CdcTable:
 
         if not changes:
             raise StandInError("a write needs at least one change")
-        timestamp = self._timestamp()
-        time_uuid = timeuuid_of(timestamp, self.rng)
+        timestamp, time_uuid = self._timestamp()
         if datetime.datetime.fromtimestamp(timestamp / 1e6, datetime.UTC) < self.generation.time:
             raise StandInError("the write is older than the generation: ScyllaDB would refuse it")
         before = self._before(changes)
