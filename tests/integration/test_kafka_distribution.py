@@ -19,7 +19,6 @@ import os
 import signal
 import socket
 import subprocess
-import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from scripts import stage_artifacts as stage  # scripts/ is on pythonpath (pyproject.toml)
+from tests.tools.archives import extract_tar
 
 pytestmark = pytest.mark.integration
 
@@ -67,9 +67,7 @@ def staged_output(name: str) -> Path:
 
 
 def extract(archive: Path, dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(dest, filter="data")
+    extract_tar(archive, dest)
 
 
 def free_ports(count: int) -> list[int]:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from scripts import stage_artifacts as stage  # scripts/ is on pythonpath (pyproject.toml)
+from tests.tools.archives import extract_tar
 
 pytestmark = pytest.mark.unit
 
@@ -287,8 +288,7 @@ def built_distribution(tmp_path: Path) -> Path:
     paths = {item["sha256"]: jar for item, jar in zip(inputs, jars, strict=True)}
     part = stage.build_output(entry, paths, tmp_path)
     extracted = tmp_path / "extracted"
-    with tarfile.open(part, "r:gz") as tar:
-        tar.extractall(extracted, filter="data")
+    extract_tar(part, extracted)
     return extracted / "kafka_2.13-9.9.9"
 
 
