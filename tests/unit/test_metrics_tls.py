@@ -85,4 +85,5 @@ def test_the_exporters_listen_on_loopback_only():
     assert "jmx_prometheus_javaagent.jar=127.0.0.1:{{ kafka_connect_jmx_exporter_backend_port }}:" in connect_unit
     assert "--listen-address=127.0.0.1 --port={{ postgresql_pgbouncer_exporter_backend_port }}" in pgbouncer_unit
     settings = next(task for task in exporter_tasks if task["name"] == "Exporter settings")
-    assert "--web.listen-address=127.0.0.1:{{ postgresql_exporter_backend_port }}" in settings["ansible.builtin.copy"]["content"]
+    listen = "--web.listen-address=127.0.0.1:{{ postgresql_exporter_backend_port }}"
+    assert listen in settings["ansible.builtin.copy"]["content"]
