@@ -32,7 +32,9 @@ def stunnel_sections() -> dict[str, dict[str, str]]:
         metrics_tls_endpoints=ENDPOINTS,
         metrics_tls_listen_address="10.0.0.4",
         metrics_tls_min_version="TLSv1.2",
-        metrics_tls_credentials="/run/credentials/cdc-metrics-tls@postgresql.service",
+        metrics_tls_pki_dir="/etc/cdc-pki/postgresql",
+        metrics_tls_pki_service="postgresql",
+        metrics_tls_account="stunnel4",
     )
     parser = configparser.ConfigParser(comment_prefixes=(";",), default_section="global")
     parser.read_string("[global]\n" + text)
@@ -45,7 +47,7 @@ def test_every_endpoint_requires_a_client_certificate_chaining_to_the_ca():
     for section in sections.values():
         assert section["requirecert"] == "yes"
         assert section["verifychain"] == "yes"
-        assert section["cafile"].endswith("/ca")
+        assert section["cafile"] == "/etc/cdc-pki/postgresql/ca.pem"
         assert section["sslversionmin"] == "TLSv1.2"
 
 
@@ -56,16 +58,21 @@ def test_the_exporter_is_reached_on_loopback_and_served_on_the_pipeline_address(
     assert sections["pgbouncer-exporter"]["connect"] == "127.0.0.1:19127"
 
 
-def test_the_unit_has_no_account_and_gets_the_key_as_a_credential():
+def test_it_reads_the_service_key_as_root_and_then_runs_as_stunnel4():
     unit = render("cdc-metrics-tls@.service.j2")
-    credentials = dict(line.split("=", 1)[1].split(":", 1) for line in re.findall(r"(?m)^LoadCredential=.*$", unit))
-    assert credentials == {
-        "cert": "/etc/cdc-pki/%i/%i-fullchain.pem",
-        "key": "/etc/cdc-pki/%i/%i.key",
-        "ca": "/etc/cdc-pki/%i/ca.pem",
-    }
-    assert re.search(r"(?m)^DynamicUser=true$", unit)
-    assert re.search(r"(?m)^CapabilityBoundingSet=$", unit)
+    sections = stunnel_sections()
+    text = render(
+        "stunnel.conf.j2",
+        metrics_tls_endpoints=ENDPOINTS,
+        metrics_tls_pki_dir="/etc/cdc-pki/postgresql",
+        metrics_tls_pki_service="postgresql",
+        metrics_tls_account="stunnel4",
+    )
+    assert re.search(r"(?m)^setuid = stunnel4$", text) and re.search(r"(?m)^setgid = stunnel4$", text)
+    assert sections["postgres-exporter"]["key"] == "/etc/cdc-pki/postgresql/postgresql.key"
+    assert sections["postgres-exporter"]["cert"] == "/etc/cdc-pki/postgresql/postgresql-fullchain.pem"
+    assert not re.search(r"(?m)^User=", unit)
+    assert re.search(r"(?m)^CapabilityBoundingSet=CAP_SETUID CAP_SETGID$", unit)
 
 
 def test_a_renewed_chain_restarts_the_endpoints():
