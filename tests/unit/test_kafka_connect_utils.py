@@ -686,3 +686,42 @@ def test_retention_keeps_the_newest_and_drops_by_count_and_age():
     assert offsets_doc.retention_victims(paths[:1], 1, 1, NOW) == []
     assert offsets_doc.retention_victims(paths[:2], 0, 1, NOW) == paths[:1]
     assert offsets_doc.backup_time(paths[4]) == datetime.datetime(2026, 11, 26, tzinfo=datetime.UTC)
+
+
+# The ScyllaDB source's offsets (measured in the pipeline scenario): {window_start, window_end} for a vnode
+# between windows, plus change_id_stream_id and change_id_time while it is inside one.
+SCYLLA_PARTITION = {"keyspace_name": "shop", "table_name": "orders", "vnode_id": 3, "generation_start": 1796500000000}
+SCYLLA_IDLE = {"window_start": 1796500100000, "window_end": 1796500130000}
+SCYLLA_INSIDE = {
+    **SCYLLA_IDLE,
+    "change_id_stream_id": "AUGF9D6Y",
+    "change_id_time": "3bc7b8a0-d3a3-11f1-8080-808080808080",
+}
+
+
+def test_a_source_offset_may_carry_the_keys_a_connector_writes_only_inside_a_window():
+    current = [{"partition": SCYLLA_PARTITION, "offset": SCYLLA_IDLE}]
+    wanted = [{"partition": SCYLLA_PARTITION, "offset": SCYLLA_INSIDE}]
+    assert offsets_doc.offsets_shape_problems(wanted, "source", current) == []
+    # The keys are learnt from the connector's offsets now: while every one of them is inside a window,
+    # nothing shows that the connector also writes window_start and window_end alone, so that is refused.
+    assert offsets_doc.offsets_shape_problems(current, "source", wanted) == [
+        "entry 0 has offset keys window_end, window_start, the connector's offsets have "
+        "change_id_stream_id, change_id_time, window_end, window_start"
+    ]
+
+
+def test_a_source_offset_without_a_key_every_current_offset_has_is_refused():
+    current = [
+        {"partition": SCYLLA_PARTITION, "offset": SCYLLA_IDLE},
+        {"partition": SCYLLA_PARTITION, "offset": SCYLLA_INSIDE},
+    ]
+    missing = [{"partition": SCYLLA_PARTITION, "offset": {"window_start": 1796500100000}}]
+    assert offsets_doc.offsets_shape_problems(missing, "source", current) == [
+        "entry 0 has offset keys window_start, the connector's offsets have "
+        "change_id_stream_id, change_id_time, window_end, window_start or window_end, window_start"
+    ]
+    other_partition = [{"partition": {**SCYLLA_PARTITION, "extra": 1}, "offset": SCYLLA_IDLE}]
+    assert offsets_doc.offsets_shape_problems(other_partition, "source", current)[0].startswith(
+        "entry 0 has partition keys extra, generation_start, keyspace_name"
+    )
