@@ -31,7 +31,7 @@ description:
     offsets must be C({kafka_topic, kafka_partition}) and C({kafka_offset}) with whole numbers of 0 or more. A
     source's must be maps of single values (no nested objects or lists, numbers within a Java long) and, when
     the connector has offsets now, partitions with the keys its partitions have, offsets with at least the keys
-    all its offsets have (more are allowed: the ScyllaDB source writes C(change_id_stream_id) and
+    all its offsets have (more are allowed, as the ScyllaDB source writes C(change_id_stream_id) and
     C(change_id_time) only inside a window), and the kinds of values those have (a position kept as a whole
     number of 0 or more cannot come back as C(-1), C(1.5) or C("12")). O(force) does not override these checks.
   - The restore stops the connector (C(PUT /connectors/<name>/stop), state STOPPED with no tasks, as the API
