@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 import time
 import traceback
@@ -407,12 +408,25 @@ def values_equal(wanted, current):
     return _scalar_equal(wanted, current)
 
 
+def _set_item(item):
+    """A scalar list element as Vault keeps it: a host CIDR (/32, /128) of token_bound_cidrs reads back bare."""
+    text = _normalize_text(item)
+    if "/" in text:
+        try:
+            interface = ipaddress.ip_interface(text)
+        except ValueError:
+            return text
+        if interface.network.prefixlen == interface.max_prefixlen:
+            return str(interface.ip)
+    return text
+
+
 def _lists_equal(wanted, current):
     if len(wanted) != len(current):
         return False
     if all(not isinstance(item, (dict, list)) for item in wanted + current):
         # Lists of scalars (policies, CIDRs, allowed domains) are sets to Vault.
-        return sorted(_normalize_text(item) for item in wanted) == sorted(_normalize_text(item) for item in current)
+        return sorted(_set_item(item) for item in wanted) == sorted(_set_item(item) for item in current)
     return all(values_equal(w, c) for w, c in zip(wanted, current, strict=True))
 
 
