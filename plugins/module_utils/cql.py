@@ -32,7 +32,7 @@ try:
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
     from cassandra.policies import ConstantReconnectionPolicy, WhiteListRoundRobinPolicy
-    from cassandra.query import dict_factory
+    from cassandra.query import dict_factory, tuple_factory
 except ImportError:
     HAS_CQL_DRIVER = False
     CQL_IMPORT_ERROR = traceback.format_exc()
@@ -45,6 +45,8 @@ else:
 
 PIP_PACKAGE = "cassandra-driver"
 DEFAULT_PORT = 9142
+# The execution profile that returns rows as tuples (a full-table read builds no dict per row).
+TUPLE_ROWS = "tuple_rows"
 
 FIREWALL_FIX = (
     "Check login_hosts and login_port (ScyllaDB: native_transport_port 9042 plain, native_transport_port_ssl 9142 "
@@ -301,10 +303,11 @@ class CqlClient:
                 kind="connection",
             ) from exc
         profile = ExecutionProfile(load_balancing_policy=policy, row_factory=dict_factory, request_timeout=self.timeout)
+        tuples = ExecutionProfile(load_balancing_policy=policy, row_factory=tuple_factory, request_timeout=self.timeout)
         options = dict(
             contact_points=hosts,
             port=self.params.get("login_port") or DEFAULT_PORT,
-            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile, TUPLE_ROWS: tuples},
             connect_timeout=self.timeout,
             control_connection_timeout=self.timeout,
             max_schema_agreement_wait=max(self.timeout, 10),

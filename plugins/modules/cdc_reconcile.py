@@ -1,0 +1,759 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402 - ansible-test wants every import below DOCUMENTATION, EXAMPLES and RETURN
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cdc_reconcile
+short_description: Compare a ScyllaDB source table with its PostgreSQL sink table, row by row
+version_added: 0.2.0
+description:
+  - Tells whether the sink holds what the source holds - the rows that are missing in the sink, extra in the sink,
+    or there with other values - without shipping either table whole.
+  - The source is read by slices of the token ring (O(token_ranges)), each with
+    C(token(partition key) > start AND token(partition key) <= end), paged (O(page_size)), O(parallel) slices at
+    a time. The sink has no token, so the module computes each sink row's token from its partition key the way
+    the nodes do (the key serialized as CQL, Murmur3) while it reads the sink table once, through a server-side
+    cursor. Each side folds the rows of every slice into a count and a 128-bit digest.
+  - Only the slices whose counts or digests differ are read again, from both sides, key by key. That second read
+    is what the report's rows come from, so a row that was only in flight during the first read is not reported.
+    At most O(max_rows_in_memory) rows of those slices are held at once; more slices take more sink reads.
+  - Values are compared in one form per CQL type of the source column, whatever the sink column's type -
+    a timestamp as milliseconds since the epoch (a sink C(timestamp) without time zone is read as UTC), a
+    decimal as its normalized digits (C(1.50) equals C(1.5)), a float as its 32-bit value, a blob as its bytes
+    (or base64 text), a uuid as text, a collection as canonical JSON (an empty collection equals NULL, as in CQL).
+  - The primary key of both tables is the source's (partition key and clustering columns, same names). Every
+    source column must exist in the sink unless O(ignore_columns) lists it; extra sink columns are not compared.
+  - Read-only on both databases. With O(reemit_path) it writes every differing key, one JSON object a line, on the
+    host that runs the module (see O(reemit_path)); that is the only write, and it is skipped in check mode.
+  - Needs C(cassandra-driver) and C(psycopg) (3) or C(psycopg2) where it runs (the controller, with
+    C(delegate_to) C(localhost)).
+author:
+  - cdc.pipeline maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - cdc.pipeline.cql
+attributes:
+  check_mode:
+    support: full
+    description: Compares the same way; the re-emit file is not written (RV(changed) says whether it would be).
+  diff_mode:
+    support: full
+    description: The number of keys in the re-emit file before and after.
+options:
+  source_table:
+    description:
+      - The source table as C(keyspace.table) (a part with upper case in C("double quotes")).
+    type: str
+    required: true
+  sink_table:
+    description:
+      - The sink table as C(schema.table). The pipeline's JDBC sink writes C(<keyspace>.<table>) to
+        C(cdc.cdc_<keyspace>_<table>) by default (C(collection.name.format)).
+    type: str
+    required: true
+  sink_host:
+    description: PostgreSQL host (the primary, or a replica to keep the load off the primary).
+    type: str
+    required: true
+  sink_port:
+    description: PostgreSQL port.
+    type: int
+    default: 5432
+  sink_database:
+    description: The sink database.
+    type: str
+    default: cdc
+  sink_user:
+    description: A login allowed C(SELECT) on the sink table (the pipeline's C(cdc_reconcile) reporting user).
+    type: str
+    required: true
+  sink_password:
+    description: Its password.
+    type: str
+  sink_sslmode:
+    description:
+      - libpq C(sslmode). C(verify-full) checks the server certificate against O(sink_ca_cert) and its name.
+    type: str
+    choices: [disable, require, verify-ca, verify-full]
+    default: verify-full
+  sink_ca_cert:
+    description: The PEM CA that signed the PostgreSQL server certificate (needed by C(verify-ca) and C(verify-full)).
+    type: path
+  columns:
+    description:
+      - The non-key source columns to compare. Default - every column of the source table except O(ignore_columns).
+    type: list
+    elements: str
+  ignore_columns:
+    description: Source columns not compared (for example one the sink does not carry).
+    type: list
+    elements: str
+    default: []
+  token_ranges:
+    description:
+      - Slices of the token ring the tables are compared in. More slices mean smaller re-reads when a few rows
+        differ; each is one CQL query at the source.
+    type: int
+    default: 256
+  page_size:
+    description: Rows a page, at both sides.
+    type: int
+    default: 5000
+  parallel:
+    description: Source slices read at once.
+    type: int
+    default: 4
+  sample_limit:
+    description: Sample keys reported for each class of difference (at most 100).
+    type: int
+    default: 100
+  max_rows_in_memory:
+    description: Rows of differing slices held at once during the key-by-key read (each side).
+    type: int
+    default: 1000000
+  reemit_path:
+    description:
+      - When set, every differing key (not only the samples) is written to this file on the host that runs the
+        module, one JSON object a line - C({"class" "missing|extra|different", "key" {column value}}) - sorted,
+        mode C(0600), replaced atomically. C(missing) and C(different) keys are rows to write again at the source
+        (an update re-emits them), C(extra) keys rows the sink must delete. An existing file with the same keys is
+        left alone.
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Does the sink hold what the source holds?
+  cdc.pipeline.cdc_reconcile:
+    login_hosts: "{{ groups['scylla'] }}"
+    login_user: cdc_reconcile
+    login_password: "{{ lookup('cdc.pipeline.vault_secret', 'scylla/clients/reconcile', key='password') }}"
+    ca_cert: /etc/cdc/pki/root-ca.pem
+    source_table: shop.items
+    sink_table: cdc.cdc_shop_items
+    sink_host: "{{ groups['postgresql_replica'][0] }}"
+    sink_user: cdc_reconcile
+    sink_password: "{{ lookup('cdc.pipeline.vault_secret', 'postgresql/users/cdc_reconcile', key='password') }}"
+    sink_ca_cert: /etc/cdc/pki/root-ca.pem
+  delegate_to: localhost
+  register: reconciled
+
+- name: Fail when they differ
+  ansible.builtin.assert:
+    that: reconciled.equal
+    fail_msg: "{{ reconciled.counts }} - sample keys: {{ reconciled.samples }}"
+
+- name: The keys to re-emit, for the re-emit job
+  cdc.pipeline.cdc_reconcile:
+    login_hosts: ["10.0.0.31"]
+    login_user: cdc_reconcile
+    login_password: "{{ scylla_reconcile_password }}"
+    source_table: shop.items
+    sink_table: cdc.cdc_shop_items
+    sink_host: 10.0.0.41
+    sink_user: cdc_reconcile
+    sink_password: "{{ sink_reconcile_password }}"
+    sink_ca_cert: /etc/cdc/pki/root-ca.pem
+    reemit_path: /var/tmp/shop.items.reemit.jsonl
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+equal:
+  description: True when no row is missing, extra or different.
+  returned: success
+  type: bool
+  sample: false
+counts:
+  description: Rows of each class of difference.
+  returned: success
+  type: dict
+  sample: {missing: 2, extra: 0, different: 1}
+samples:
+  description:
+    - At most O(sample_limit) keys of each class, as C({column value}), in key order; a C(different) sample also
+      names the columns that differ.
+  returned: success
+  type: dict
+  sample:
+    missing: [{key: {id: 17}}, {key: {id: 4242}}]
+    extra: []
+    different: [{key: {id: 5}, columns: [qty]}]
+source_rows:
+  description: Rows read from the source in the first pass.
+  returned: success
+  type: int
+  sample: 10000
+sink_rows:
+  description: Rows read from the sink in the first pass.
+  returned: success
+  type: int
+  sample: 9998
+key_columns:
+  description: The primary key (partition key, then clustering columns).
+  returned: success
+  type: list
+  elements: str
+  sample: [id]
+columns:
+  description: The non-key columns compared.
+  returned: success
+  type: list
+  elements: str
+  sample: [name, price, qty, tags, updated_at]
+slices:
+  description:
+    - Every slice of the token ring - C(start) (exclusive), C(end) (inclusive), C(source_rows), C(sink_rows),
+      C(source_digest), C(sink_digest) (hex) and C(equal).
+  returned: success
+  type: list
+  elements: dict
+differing_slices:
+  description: How many slices differed in the first pass (each was read again key by key).
+  returned: success
+  type: int
+  sample: 1
+sink_passes:
+  description: Times the sink table was read (one, plus one for each batch of differing slices).
+  returned: success
+  type: int
+  sample: 2
+seconds:
+  description: Wall time of the comparison.
+  returned: success
+  type: float
+  sample: 3.2
+reemit_keys:
+  description: Keys written (or, in check mode, to be written) to O(reemit_path).
+  returned: when reemit_path is set
+  type: int
+  sample: 3
+"""
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
+from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
+    TUPLE_ROWS,
+    CqlModuleError,
+    connection_argument_spec,
+    operation_error,
+    parse_table_name,
+    qualified_table,
+    quote_identifier,
+    run_module,
+)
+from ansible_collections.cdc.pipeline.plugins.module_utils.reconcile import (
+    CLASSES,
+    PARTITION_KEY_TYPES,
+    Differences,
+    ReconcileError,
+    SliceDigests,
+    canonical,
+    compare_rows,
+    differing_slices,
+    key_text,
+    murmur3_token,
+    partition_key_value,
+    routing_key,
+    row_digest,
+    slice_of,
+    slice_report,
+    split_ring,
+)
+
+try:
+    import psycopg as pg
+    from psycopg import sql as pg_sql
+except ImportError:
+    try:
+        import psycopg2 as pg
+        from psycopg2 import sql as pg_sql
+    except ImportError:
+        pg = None  # validate() names the missing library before anything uses it
+        pg_sql = None
+
+try:
+    from cassandra import cqltypes
+    from cassandra.metadata import Murmur3Token
+    from cassandra.query import SimpleStatement
+except ImportError:
+    cqltypes = None  # run_module reports the missing driver before anything uses these
+
+PROTOCOL_VERSION = 4  # partition key values serialize the same in every protocol version the nodes speak
+MAX_SAMPLES = 100
+
+
+class SinkError(CqlModuleError):
+    """A PostgreSQL failure, worded with its fix (a CqlModuleError, so the module's run reports it the same way)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def _split_sink_table(text):
+    parts = [part.strip() for part in str(text).split(".")]
+    if len(parts) != 2 or not all(parts):
+        raise CqlModuleError("sink_table %r is not schema.table (for example cdc.cdc_shop_items)" % text)
+    return tuple(
+        part[1:-1].replace('""', '"') if part.startswith('"') and part.endswith('"') else part for part in parts
+    )
+
+
+def validate(params):
+    parse_table_name(params["source_table"], option="source_table")
+    _split_sink_table(params["sink_table"])
+    for option, low in (("token_ranges", 1), ("page_size", 1), ("parallel", 1), ("max_rows_in_memory", 1)):
+        if params[option] < low:
+            raise CqlModuleError("%s must be at least %d" % (option, low))
+    if params["token_ranges"] > 65536:
+        raise CqlModuleError("token_ranges must be at most 65536 (one CQL query each)")
+    if not 0 <= params["sample_limit"] <= MAX_SAMPLES:
+        raise CqlModuleError("sample_limit must be between 0 and %d" % MAX_SAMPLES)
+    if params["sink_sslmode"] in ("verify-ca", "verify-full") and params.get("sink_ca_cert"):
+        if not os.path.isfile(params["sink_ca_cert"]):
+            raise CqlModuleError(
+                "sink_ca_cert %s does not exist here: give the PEM CA that signed the PostgreSQL server certificate"
+                % params["sink_ca_cert"]
+            )
+    path = params.get("reemit_path")
+    if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise CqlModuleError("reemit_path %s: its directory does not exist; create it or choose another path" % path)
+    if pg is None:
+        raise CqlModuleError(missing_required_lib("psycopg (3) or psycopg2"))
+
+
+# --------------------------------------------------------------------------------------------
+# The source
+# --------------------------------------------------------------------------------------------
+
+
+class SourceTable:
+    """The source table's key and columns (from system_schema) and its slices, read by token range."""
+
+    def __init__(self, client, table_text, params):
+        self.client = client
+        self.keyspace, self.table = parse_table_name(table_text, option="source_table")
+        self.page_size = params["page_size"]
+        rows = client.rows(
+            "SELECT column_name, kind, position, type FROM system_schema.columns "
+            "WHERE keyspace_name = %s AND table_name = %s",
+            (self.keyspace, self.table),
+            what="read the columns of %s.%s from system_schema" % (self.keyspace, self.table),
+        )
+        if not rows:
+            raise CqlModuleError(
+                "source table %s.%s does not exist (or the login may not see it): check source_table and that the role "
+                "has SELECT on its keyspace" % (self.keyspace, self.table)
+            )
+        by_kind = {}
+        self.types = {}
+        for row in rows:
+            by_kind.setdefault(row["kind"], []).append((row["position"], row["column_name"]))
+            self.types[row["column_name"]] = row["type"]
+        self.partition_key = [name for _position, name in sorted(by_kind.get("partition_key", []))]
+        self.clustering = [name for _position, name in sorted(by_kind.get("clustering", []))]
+        self.key_columns = self.partition_key + self.clustering
+        regular = sorted(name for kind in ("regular", "static") for _position, name in by_kind.get(kind, []))
+        ignored = set(params.get("ignore_columns") or [])
+        unknown = sorted((ignored | set(params.get("columns") or [])) - set(self.types))
+        if unknown:
+            raise CqlModuleError(
+                "%s.%s has no column %s: check columns and ignore_columns"
+                % (self.keyspace, self.table, ", ".join(unknown))
+            )
+        keys_given = sorted(set(params.get("columns") or []) & set(self.key_columns))
+        if keys_given:
+            raise CqlModuleError(
+                "columns lists key columns (%s): the key is always compared, list only the other columns"
+                % ", ".join(keys_given)
+            )
+        wanted = params.get("columns") or regular
+        self.columns = [name for name in wanted if name not in ignored]
+        for name in self.partition_key:
+            if self.types[name] not in PARTITION_KEY_TYPES:
+                raise CqlModuleError(
+                    "partition key column %s is of type %s, which this module cannot hash to a token (supported: %s)"
+                    % (name, self.types[name], ", ".join(sorted(PARTITION_KEY_TYPES)))
+                )
+        self.serializers = [getattr(cqltypes, PARTITION_KEY_TYPES[self.types[name]]) for name in self.partition_key]
+        self.key_types = [self.types[name] for name in self.key_columns]
+        self.value_types = [self.types[name] for name in self.columns]
+        selected = ", ".join(quote_identifier(name) for name in self.key_columns + self.columns)
+        partition = ", ".join(quote_identifier(name) for name in self.partition_key)
+        # Identifiers quoted by quote_identifier; the token bounds are bound values.
+        self.query = "SELECT %s FROM %s WHERE token(%s) > %%s AND token(%s) <= %%s" % (  # noqa: S608
+            selected,
+            qualified_table(self.keyspace, self.table),
+            partition,
+            partition,
+        )
+
+    def canonical_row(self, record):
+        width = len(self.key_columns)
+        key = tuple(canonical(value, kind) for value, kind in zip(record[:width], self.key_types, strict=True))
+        values = tuple(canonical(value, kind) for value, kind in zip(record[width:], self.value_types, strict=True))
+        return key, values
+
+    def slice_rows(self, start, end):
+        """The rows of one slice as (key, values), paged."""
+        statement = SimpleStatement(self.query, fetch_size=self.page_size)
+        try:
+            for record in self.client.session.execute(statement, (start, end), execution_profile=TUPLE_ROWS):
+                yield self.canonical_row(record)
+        except CqlModuleError:
+            raise
+        except Exception as exc:  # the driver raises many unrelated classes: all become one worded error
+            raise operation_error(exc, "read %s.%s" % (self.keyspace, self.table), self.client.username) from exc
+
+    def token(self, key_values):
+        """The token of a sink row's partition key (its values as the sink returned them)."""
+        parts = []
+        for value, name, serializer in zip(key_values, self.partition_key, self.serializers, strict=True):
+            parts.append(serializer.serialize(partition_key_value(value, self.types[name]), PROTOCOL_VERSION))
+        return murmur3_token(routing_key(parts), Murmur3Token.hash_fn)
+
+
+# --------------------------------------------------------------------------------------------
+# The sink
+# --------------------------------------------------------------------------------------------
+
+
+class SinkTable:
+    """The sink table, read whole through a server-side cursor (the only way to get every row's key to a slice)."""
+
+    def __init__(self, params, source):
+        self.params = params
+        self.source = source
+        self.schema, self.table = _split_sink_table(params["sink_table"])
+        self.where = "%s:%s database %s" % (params["sink_host"], params["sink_port"], params["sink_database"])
+        self.reads = 0
+        with self._connect() as conn:
+            present = self._columns(conn)
+        wanted = source.key_columns + source.columns
+        absent = [name for name in wanted if name not in present]
+        if absent:
+            raise SinkError(
+                "sink table %s.%s has no column %s: the sink writes every source column under its own name; list a "
+                "column the sink does not carry in ignore_columns" % (self.schema, self.table, ", ".join(absent))
+            )
+        self.query = pg_sql.SQL("SELECT {} FROM {}.{}").format(
+            pg_sql.SQL(", ").join(pg_sql.Identifier(name) for name in wanted),
+            pg_sql.Identifier(self.schema),
+            pg_sql.Identifier(self.table),
+        )
+
+    def _connect(self):
+        options = dict(
+            host=self.params["sink_host"],
+            port=self.params["sink_port"],
+            dbname=self.params["sink_database"],
+            user=self.params["sink_user"],
+            password=self.params.get("sink_password") or "",
+            sslmode=self.params["sink_sslmode"],
+            connect_timeout=self.params.get("connect_timeout") or 10,
+            application_name="cdc_reconcile",
+        )
+        if self.params.get("sink_ca_cert"):
+            options["sslrootcert"] = self.params["sink_ca_cert"]
+        try:
+            conn = pg.connect(**options)
+        except pg.OperationalError as exc:
+            raise SinkError(self._connection_message(exc)) from exc
+        # Read-only transactions: the module cannot write to the sink even through a bug of its own.
+        if hasattr(conn, "set_session"):
+            conn.set_session(readonly=True)  # psycopg2
+        else:
+            conn.read_only = True  # psycopg 3
+        return contextlib.closing(conn)
+
+    def _connection_message(self, exc):
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        lowered = text.lower()
+        if "password authentication failed" in lowered or "no password supplied" in lowered:
+            return "PostgreSQL (%s) refused the login of %s (%s): check sink_user and sink_password" % (
+                self.where,
+                self.params["sink_user"],
+                text,
+            )
+        if "certificate" in lowered or "ssl" in lowered or "root cert" in lowered:
+            return (
+                "TLS with PostgreSQL (%s) failed (%s): set sink_ca_cert to the PEM CA that signed the server "
+                "certificate "
+                "and use the name in its subjectAltName as sink_host" % (self.where, text)
+            )
+        if "pg_hba" in lowered or "no pg_hba.conf entry" in lowered:
+            return "PostgreSQL (%s) allows no login of %s from here (%s): add a pg_hba rule for this host" % (
+                self.where,
+                self.params["sink_user"],
+                text,
+            )
+        return (
+            "cannot reach PostgreSQL (%s): %s. Check sink_host, sink_port, that it runs and that the firewall "
+            "lets this host in"
+            % (
+                self.where,
+                text,
+            )
+        )
+
+    def _columns(self, conn):
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+                (self.schema, self.table),
+            )
+            names = [row[0] for row in cur.fetchall()]
+        conn.rollback()
+        if not names:
+            raise SinkError(
+                "sink table %s.%s does not exist in %s (or %s may not see it): check sink_table and the login's SELECT "
+                "grant" % (self.schema, self.table, self.where, self.params["sink_user"])
+            )
+        return set(names)
+
+    def rows(self):
+        """Every row as (token, key, values): key and values canonical, token from the raw partition key."""
+        self.reads += 1
+        source = self.source
+        width = len(source.key_columns)
+        partition_width = len(source.partition_key)
+        try:
+            with self._connect() as conn:
+                with conn.cursor(name="cdc_reconcile") as cur:
+                    cur.itersize = self.params["page_size"]
+                    cur.execute(self.query)
+                    while True:
+                        batch = cur.fetchmany(self.params["page_size"])
+                        if not batch:
+                            break
+                        for record in batch:
+                            token = source.token(record[:partition_width])
+                            key = tuple(
+                                canonical(value, kind)
+                                for value, kind in zip(record[:width], source.key_types, strict=True)
+                            )
+                            values = tuple(
+                                canonical(value, kind)
+                                for value, kind in zip(record[width:], source.value_types, strict=True)
+                            )
+                            yield token, key, values
+                conn.rollback()
+        except pg.Error as exc:
+            raise SinkError(
+                "reading sink table %s.%s from %s failed: %s. Check the login's SELECT grant and that the server runs"
+                % (self.schema, self.table, self.where, str(exc).strip())
+            ) from exc
+
+
+# --------------------------------------------------------------------------------------------
+# The comparison
+# --------------------------------------------------------------------------------------------
+
+
+def first_pass(source, sink, slices, parallel):
+    """Both tables folded into per-slice counts and digests; the sink is read while the source slices are."""
+    ends = [end for _start, end in slices]
+    source_digests, sink_digests = SliceDigests(len(slices)), SliceDigests(len(slices))
+    lock = threading.Lock()
+
+    def read_source_slice(index):
+        start, end = slices[index]
+        folded = SliceDigests(1)
+        for key, values in source.slice_rows(start, end):
+            folded.add(0, row_digest(key, values))
+        with lock:
+            source_digests.rows[index] = folded.rows[0]
+            source_digests.sums[index] = folded.sums[0]
+
+    def read_sink():
+        for token, key, values in sink.rows():
+            sink_digests.add(slice_of(token, ends), row_digest(key, values))
+
+    with ThreadPoolExecutor(max_workers=parallel + 1) as pool:
+        sink_read = pool.submit(read_sink)
+        for future in [pool.submit(read_source_slice, index) for index in range(len(slices))]:
+            future.result()
+        sink_read.result()
+    return source_digests, sink_digests
+
+
+def batches_of(indexes, source_digests, sink_digests, max_rows):
+    """The differing slices in groups that hold at most max_rows rows a side (a slice larger than that alone)."""
+    batch, held = [], 0
+    for index in indexes:
+        size = max(source_digests.rows[index], sink_digests.rows[index])
+        if batch and held + size > max_rows:
+            yield batch
+            batch, held = [], 0
+        batch.append(index)
+        held += size
+    if batch:
+        yield batch
+
+
+def second_pass(source, sink, slices, batch, parallel, differences):
+    """Read the slices of batch again from both sides, key by key, and classify their rows."""
+    ends = [end for _start, end in slices]
+    wanted = set(batch)
+    sink_rows = dict((index, {}) for index in batch)
+    for token, key, values in sink.rows():
+        index = slice_of(token, ends)
+        if index in wanted:
+            sink_rows[index][key_text(key)] = values
+
+    def read_source_slice(index):
+        start, end = slices[index]
+        return index, dict((key_text(key), values) for key, values in source.slice_rows(start, end))
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        source_rows = dict(pool.map(read_source_slice, batch))
+    for index in batch:
+        compare_rows(source_rows[index], sink_rows[index], source.columns, differences)
+
+
+def reconcile(params, client):
+    started = time.monotonic()
+    source = SourceTable(client, params["source_table"], params)
+    sink = SinkTable(params, source)
+    slices = split_ring(params["token_ranges"])
+    source_digests, sink_digests = first_pass(source, sink, slices, params["parallel"])
+    differing = differing_slices(source_digests, sink_digests)
+    differences = Differences(params["sample_limit"], keep_all=bool(params.get("reemit_path")))
+    for batch in batches_of(differing, source_digests, sink_digests, params["max_rows_in_memory"]):
+        second_pass(source, sink, slices, batch, params["parallel"], differences)
+    return source, sink, slices, source_digests, sink_digests, differing, differences, time.monotonic() - started
+
+
+def key_order(key):
+    """Sort order of a key text: by its values (a NULL first), not by its JSON spelling ([1499] after [5])."""
+    return [(value is not None, value) for value in json.loads(key)]
+
+
+def key_document(key, key_columns):
+    return dict(zip(key_columns, json.loads(key), strict=True))
+
+
+def reemit_lines(differences, key_columns):
+    entries = sorted(differences.all_keys or [], key=lambda entry: (entry["key"], entry["class"]))
+    return [
+        json.dumps(
+            {"class": entry["class"], "key": key_document(entry["key"], key_columns)},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        + "\n"
+        for entry in entries
+    ]
+
+
+def write_reemit_file(module, path, lines):
+    """(changed, keys before): the file replaced atomically when its keys differ; nothing written in check mode."""
+    content = "".join(lines)
+    before = None
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            before = handle.read()
+    if before == content:
+        return False, len(lines)
+    if not module.check_mode:
+        directory = os.path.dirname(os.path.abspath(path))
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".cdc-reconcile-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(content)
+            os.chmod(temporary, 0o600)
+            module.atomic_move(temporary, path)
+            os.chmod(path, 0o600)  # atomic_move gives a new file the umask's mode
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    return True, None if before is None else before.count("\n")
+
+
+def run(module, client):
+    params = module.params
+    try:
+        source, sink, slices, source_digests, sink_digests, differing, differences, seconds = reconcile(params, client)
+    except ReconcileError as exc:
+        raise CqlModuleError(str(exc)) from exc
+    result = dict(
+        changed=False,
+        equal=differences.total() == 0,
+        counts=differences.counts,
+        samples=dict(
+            (
+                kind,
+                [
+                    dict(sample, key=key_document(sample["key"], source.key_columns))
+                    for sample in sorted(differences.samples[kind], key=lambda sample: key_order(sample["key"]))
+                ],
+            )
+            for kind in CLASSES
+        ),
+        source_rows=sum(source_digests.rows),
+        sink_rows=sum(sink_digests.rows),
+        key_columns=source.key_columns,
+        columns=source.columns,
+        slices=slice_report(slices, source_digests, sink_digests),
+        differing_slices=len(differing),
+        sink_passes=sink.reads,
+        seconds=round(seconds, 3),
+    )
+    path = params.get("reemit_path")
+    if path:
+        lines = reemit_lines(differences, source.key_columns)
+        changed, keys_before = write_reemit_file(module, path, lines)
+        result.update(changed=changed, reemit_keys=len(lines))
+        if changed and module._diff:
+            result["diff"] = dict(
+                before="%s keys\n" % ("no file" if keys_before is None else keys_before),
+                after="%d keys\n" % len(lines),
+                before_header=path,
+                after_header=path,
+            )
+    return result
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        source_table=dict(type="str", required=True),
+        sink_table=dict(type="str", required=True),
+        sink_host=dict(type="str", required=True),
+        sink_port=dict(type="int", default=5432),
+        sink_database=dict(type="str", default="cdc"),
+        sink_user=dict(type="str", required=True),
+        sink_password=dict(type="str", no_log=True),
+        sink_sslmode=dict(
+            type="str", default="verify-full", choices=["disable", "require", "verify-ca", "verify-full"]
+        ),
+        sink_ca_cert=dict(type="path"),
+        columns=dict(type="list", elements="str"),
+        ignore_columns=dict(type="list", elements="str", default=[]),
+        token_ranges=dict(type="int", default=256),
+        page_size=dict(type="int", default=5000),
+        parallel=dict(type="int", default=4),
+        sample_limit=dict(type="int", default=100),
+        max_rows_in_memory=dict(type="int", default=1000000),
+        reemit_path=dict(type="path"),
+    )
+    module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, run, validate=validate)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The comparison rules of cdc_reconcile (plugins/module_utils/reconcile.py) and the sink_table filter.
+
+The module against real servers: tests/integration/test_cdc_reconcile.py.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.cdc.pipeline.plugins.filter.connectors import sink_table
+from ansible_collections.cdc.pipeline.plugins.module_utils import reconcile as r
+
+
+def test_the_slices_cover_the_ring_without_gap_or_overlap():
+    for count in (1, 2, 3, 64, 256, 1000):
+        slices = r.split_ring(count)
+        assert len(slices) == count
+        assert slices[0][0] == r.RING_MIN and slices[-1][1] == r.RING_MAX
+        assert all(slices[i][1] == slices[i + 1][0] for i in range(count - 1))
+        assert all(start < end for start, end in slices)
+    with pytest.raises(r.ReconcileError):
+        r.split_ring(0)
+
+
+def test_a_token_falls_in_the_slice_whose_end_holds_it():
+    slices = r.split_ring(4)
+    ends = [end for _start, end in slices]
+    assert r.slice_of(r.RING_MIN + 1, ends) == 0
+    assert r.slice_of(ends[0], ends) == 0  # an end is inclusive
+    assert r.slice_of(ends[0] + 1, ends) == 1  # a start is exclusive
+    assert r.slice_of(r.RING_MAX, ends) == 3
+
+
+def test_tokens_are_the_murmur3_partitioners():
+    from cassandra import cqltypes
+    from cassandra.metadata import Murmur3Token
+
+    def token(*parts):
+        return r.murmur3_token(r.routing_key(list(parts)), Murmur3Token.hash_fn)
+
+    # Known tokens of Cassandra's Murmur3Partitioner (SELECT token(id) ... for these int keys).
+    assert token(cqltypes.Int32Type.serialize(1, 4)) == -4069959284402364209
+    assert token(cqltypes.Int32Type.serialize(2, 4)) == -3248873570005575792
+    # A composite key hashes <length><bytes><0> per part, not the parts run together.
+    a, b = cqltypes.UTF8Type.serialize("a", 4), cqltypes.Int32Type.serialize(1, 4)
+    assert r.routing_key([a, b]) == b"\x00\x01a\x00\x00\x04\x00\x00\x00\x01\x00"
+    assert token(a, b) != r.murmur3_token(a + b, Murmur3Token.hash_fn)
+    # The partitioner never yields the ring's minimum: it becomes the maximum.
+    assert r.murmur3_token(b"", lambda _key: r.RING_MIN) == r.RING_MAX
+
+
+@pytest.mark.parametrize(
+    ("cql_type", "source", "sink"),
+    [
+        ("decimal", decimal.Decimal("1.50"), decimal.Decimal("1.5")),
+        ("decimal", decimal.Decimal("0.00"), decimal.Decimal("0")),
+        ("decimal", decimal.Decimal("100"), 100.0),
+        ("float", 1.100000023841858, 1.1),  # CQL float as the driver unpacks it, PostgreSQL real as text
+        ("double", 0.1, 0.1),
+        (
+            "timestamp",
+            datetime.datetime(2026, 12, 6, 12, 0, 0, 123000),
+            datetime.datetime(2026, 12, 6, 13, 0, 0, 123000, tzinfo=datetime.timezone(datetime.timedelta(hours=1))),
+        ),
+        ("date", datetime.date(2026, 12, 6), datetime.datetime(2026, 12, 6, 0, 0)),
+        ("uuid", uuid.UUID(int=7), str(uuid.UUID(int=7)).upper()),
+        ("blob", b"\x00\xff", memoryview(b"\x00\xff")),
+        ("blob", b"\x00\xff", "AP8="),  # a sink that keeps blobs as base64 text
+        ("set<text>", {"b", "a"}, '["a", "b"]'),
+        ("list<int>", [3, 1], [3, 1]),
+        ("map<text, int>", {"b": 2, "a": 1}, '{"a": 1, "b": 2}'),
+        ("frozen<set<int>>", set(), None),  # an empty collection is NULL in CQL
+        ("time", datetime.time(1, 2, 3, 4), datetime.time(1, 2, 3, 4)),
+        ("boolean", True, True),
+    ],
+)
+def test_each_type_compares_equal_across_the_two_databases(cql_type, source, sink):
+    assert r.canonical(source, cql_type) == r.canonical(sink, cql_type)
+
+
+@pytest.mark.parametrize(
+    ("cql_type", "source", "sink"),
+    [
+        ("decimal", decimal.Decimal("1.50"), decimal.Decimal("1.51")),
+        ("timestamp", datetime.datetime(2026, 12, 6, 12, 0, 0, 1000), datetime.datetime(2026, 12, 6, 12, 0, 0, 2000)),
+        ("text", "a", "a "),
+        ("int", 1, None),
+        ("list<int>", [1, 3], [3, 1]),  # a list keeps its order
+        ("blob", b"\x00", b"\x01"),
+    ],
+)
+def test_real_differences_stay_different(cql_type, source, sink):
+    assert r.canonical(source, cql_type) != r.canonical(sink, cql_type)
+
+
+def test_a_swap_between_two_rows_changes_the_slice_digest():
+    one, two = r.SliceDigests(1), r.SliceDigests(1)
+    for digests, names in ((one, ("a", "b")), (two, ("b", "a"))):
+        digests.add(0, r.row_digest((1,), (names[0],)))
+        digests.add(0, r.row_digest((2,), (names[1],)))
+    assert one.rows == two.rows and one.sums != two.sums
+    # Order does not matter: the same rows read in another order fold to the same digest.
+    again = r.SliceDigests(1)
+    again.add(0, r.row_digest((2,), ("b",)))
+    again.add(0, r.row_digest((1,), ("a",)))
+    assert again.sums == one.sums and r.differing_slices(one, again) == []
+
+
+def test_rows_are_classified_and_samples_capped():
+    differences = r.Differences(sample_limit=2, keep_all=True)
+    source = {r.key_text([k]): (f"v{k}",) for k in range(10)}
+    sink = {key: values for key, values in source.items() if key not in ("[1]", "[2]", "[3]")}
+    sink["[4]"] = ("changed",)
+    sink["[99]"] = ("extra",)
+    r.compare_rows(source, sink, ["name"], differences)
+    assert differences.counts == {"missing": 3, "extra": 1, "different": 1}
+    assert [s["key"] for s in differences.samples["missing"]] == ["[1]", "[2]"]
+    assert differences.samples["different"] == [{"key": "[4]", "columns": ["name"]}]
+    assert len(differences.all_keys) == 5 and differences.total() == 5
+
+
+def test_the_sink_table_rule_is_the_connectors_one():
+    assert sink_table("shop.items", "cdc.${topic}", "cdc") == "cdc.cdc_shop_items"
+    assert sink_table("shop.items", "${source.keyspace_name}.${source.table_name}", "cdc") == "shop.items"
+    assert sink_table("cdc_canary.heartbeat", "cdc.${topic}", "cdc") == "cdc.cdc_cdc_canary_heartbeat"
+    with pytest.raises(AnsibleFilterError, match="not keyspace.table"):
+        sink_table("items", "cdc.${topic}", "cdc")
