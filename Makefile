@@ -116,6 +116,10 @@ alert-rules: venv ## Prometheus alert rules: promtool check and unit tests, ever
 integration: venv artifacts ## pytest integration tests against real services
 	CDC_NO_SKIP=1 scripts/run-pytest.sh integration tests/integration --durations=15
 
+.PHONY: benchmark-reconcile
+benchmark-reconcile: venv artifacts ## cdc_reconcile next to a plain full scan of both tables (throw-away Cassandra 5 and PostgreSQL; ROWS=200000)
+	$(BIN)/python scripts/benchmark_reconcile.py --rows $${ROWS:-200000}
+
 # A scenario may have molecule/<scenario>/requires.sh: it exits 77 after printing "SKIPPED molecule
 # <scenario>: <reason>" when the scenario cannot run here (recorded in the timing file, not run);
 # any other failure of it stops make.

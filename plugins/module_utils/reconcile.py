@@ -60,6 +60,24 @@ def split_ring(count):
     return list(zip(starts, ends, strict=True))
 
 
+def subdivide(slices, parts):
+    """Each slice cut into parts ranges, in ring order: slice i holds ranges i * parts to i * parts + parts - 1.
+
+    The digests are kept per range, the queries made per slice: a few differing rows then cost re-reading their
+    ranges, not their whole slices, with no more queries in the first pass.
+    """
+    ranges = []
+    for start, end in slices:
+        bounds = [start + (end - start) * step // parts for step in range(parts + 1)]
+        ranges.extend((bounds[step], bounds[step + 1]) for step in range(parts))
+    return ranges
+
+
+def parts_per_slice(slice_count):
+    """How many digest ranges each slice gets: 64, fewer when that would pass 65,536 ranges in all."""
+    return max(1, min(64, 65536 // slice_count))
+
+
 def slice_of(token, ends):
     """The index of the slice holding token (ends: the slices' inclusive ends, ascending)."""
     return bisect.bisect_left(ends, token)
@@ -278,20 +296,38 @@ def _collection(value, kind):
     return json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def canonical(value, cql_type):
-    """value (from either side) in the one form both sides are compared in; None stays None."""
-    if value is None:
-        return None
+def converter(cql_type):
+    """The function that puts a value of cql_type (from either side) in the form both sides are compared in.
+
+    Chosen once per column: a full scan calls it for every value. None stays None.
+    """
     kind = base_type(cql_type)
-    convert = CANONICAL_SCALARS.get(kind)
-    if convert is not None:
-        return convert(value)
+    scalar = CANONICAL_SCALARS.get(kind)
+    if scalar is _text:
+        return _text_or_none
+    if scalar is _integer:
+        return _integer_or_none
+    if scalar is not None:
+        return lambda value: None if value is None else scalar(value)
     if kind in ("list", "set", "map", "tuple", "vector", "udt"):
         # An empty collection is NULL in CQL; the sink may hold NULL or an empty value.
-        if not value and not isinstance(value, str):
-            return None
-        return _collection(value, kind)
-    return str(value)
+        return lambda value: (
+            None if value is None or (not value and not isinstance(value, str)) else _collection(value, kind)
+        )
+    return lambda value: None if value is None else str(value)
+
+
+def _text_or_none(value):
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _integer_or_none(value):
+    return value if value is None or isinstance(value, int) else int(value)
+
+
+def canonical(value, cql_type):
+    """value (from either side) in the one form both sides are compared in; None stays None."""
+    return converter(cql_type)(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,9 +341,11 @@ def key_text(key_values):
 
 
 def row_digest(key_values, values):
-    """128-bit digest of a row's key and values (canonical), as an int."""
-    text = json.dumps([list(key_values), list(values)], ensure_ascii=False, separators=(",", ":"), default=str)
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=DIGEST_BITS // 8).digest(), "big")
+    """128-bit digest of a row's key and values (canonical: tuples of None, bool, int, float and str, whose repr is
+    the same on both sides), as an int."""
+    return int.from_bytes(
+        hashlib.blake2b(repr((key_values, values)).encode("utf-8"), digest_size=DIGEST_BITS // 8).digest(), "big"
+    )
 
 
 class SliceDigests:
@@ -321,6 +359,14 @@ class SliceDigests:
     def add(self, index, digest):
         self.rows[index] += 1
         self.sums[index] = (self.sums[index] + digest) % DIGEST_MODULUS
+
+    def folded(self, parts):
+        """The digests of every parts consecutive ranges added up: per slice, from per range (sums add up)."""
+        whole = SliceDigests(len(self.rows) // parts)
+        for index in range(len(whole.rows)):
+            whole.rows[index] = sum(self.rows[index * parts : (index + 1) * parts])
+            whole.sums[index] = sum(self.sums[index * parts : (index + 1) * parts]) % DIGEST_MODULUS
+        return whole
 
     def hexdigest(self, index):
         return "%032x" % self.sums[index]

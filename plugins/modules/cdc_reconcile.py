@@ -20,9 +20,10 @@ description:
     a time. The sink has no token, so the module computes each sink row's token from its partition key the way
     the nodes do (the key serialized as CQL, Murmur3) while it reads the sink table once, through a server-side
     cursor. Each side folds the rows of every slice into a count and a 128-bit digest.
-  - Only the slices whose counts or digests differ are read again, from both sides, key by key. That second read
-    is what the report's rows come from, so a row that was only in flight during the first read is not reported.
-    At most O(max_rows_in_memory) rows of those slices are held at once; more slices take more sink reads.
+  - Each side keeps its digests per range, up to 64 ranges a slice. Only the ranges whose counts or digests differ
+    are read again, from both sides, key by key. That second read is what the report's rows come from, so a row
+    that was only in flight during the first read is not reported. At most O(max_rows_in_memory) rows of those
+    ranges are held at once; more ranges take more sink reads.
   - Values are compared in one form per CQL type of the source column, whatever the sink column's type -
     a timestamp as milliseconds since the epoch (a sink C(timestamp) without time zone is read as UTC), a
     decimal as its normalized digits (C(1.50) equals C(1.5)), a float as its 32-bit value, a blob as its bytes
@@ -40,7 +41,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Compares the same way; the re-emit file is not written (RV(changed) says whether it would be).
+    description: Compares the same way; the re-emit file is not written (C(changed) says whether it would be).
   diff_mode:
     support: full
     description: The number of keys in the re-emit file before and after.
@@ -96,10 +97,11 @@ options:
     default: []
   token_ranges:
     description:
-      - Slices of the token ring the tables are compared in. More slices mean smaller re-reads when a few rows
-        differ; each is one CQL query at the source.
+      - Slices of the token ring the tables are compared in; each is one CQL query at the source. More slices mean
+        smaller re-reads when a few rows differ, fewer mean less overhead per query.
+      - Not given - one slice for about 20,000 rows of the sink table (PostgreSQL's row estimate), at least 16 and at
+        most 4096.
     type: int
-    default: 256
   page_size:
     description: Rows a page, at both sides.
     type: int
@@ -213,12 +215,19 @@ slices:
   type: list
   elements: dict
 differing_slices:
-  description: How many slices differed in the first pass (each was read again key by key).
+  description: How many slices differed in the first pass.
+  returned: success
+  type: int
+  sample: 1
+ranges_reread:
+  description:
+    - How many ranges were read again key by key. Each slice keeps its digests in up to 64 ranges, so a few differing
+      rows cost re-reading their ranges, not their slices.
   returned: success
   type: int
   sample: 1
 sink_passes:
-  description: Times the sink table was read (one, plus one for each batch of differing slices).
+  description: Times the sink table was read (one, plus one for each batch of differing ranges).
   returned: success
   type: int
   sample: 2
@@ -260,17 +269,19 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.reconcile import (
     Differences,
     ReconcileError,
     SliceDigests,
-    canonical,
+    converter,
     compare_rows,
     differing_slices,
     key_text,
     murmur3_token,
+    parts_per_slice,
     partition_key_value,
     routing_key,
     row_digest,
     slice_of,
     slice_report,
     split_ring,
+    subdivide,
 )
 
 try:
@@ -317,9 +328,9 @@ def validate(params):
     parse_table_name(params["source_table"], option="source_table")
     _split_sink_table(params["sink_table"])
     for option, low in (("token_ranges", 1), ("page_size", 1), ("parallel", 1), ("max_rows_in_memory", 1)):
-        if params[option] < low:
+        if params[option] is not None and params[option] < low:
             raise CqlModuleError("%s must be at least %d" % (option, low))
-    if params["token_ranges"] > 65536:
+    if (params["token_ranges"] or 0) > 65536:
         raise CqlModuleError("token_ranges must be at most 65536 (one CQL query each)")
     if not 0 <= params["sample_limit"] <= MAX_SAMPLES:
         raise CqlModuleError("sample_limit must be between 0 and %d" % MAX_SAMPLES)
@@ -390,12 +401,14 @@ class SourceTable:
                     % (name, self.types[name], ", ".join(sorted(PARTITION_KEY_TYPES)))
                 )
         self.serializers = [getattr(cqltypes, PARTITION_KEY_TYPES[self.types[name]]) for name in self.partition_key]
-        self.key_types = [self.types[name] for name in self.key_columns]
-        self.value_types = [self.types[name] for name in self.columns]
+        self.key_width = len(self.key_columns)
+        self.key_converters = [converter(self.types[name]) for name in self.key_columns]
+        self.value_converters = [converter(self.types[name]) for name in self.columns]
         selected = ", ".join(quote_identifier(name) for name in self.key_columns + self.columns)
         partition = ", ".join(quote_identifier(name) for name in self.partition_key)
         # Identifiers quoted by quote_identifier; the token bounds are bound values.
-        self.query = "SELECT %s FROM %s WHERE token(%s) > %%s AND token(%s) <= %%s" % (  # noqa: S608
+        self.query = "SELECT token(%s), %s FROM %s WHERE token(%s) > %%s AND token(%s) <= %%s" % (  # noqa: S608
+            partition,
             selected,
             qualified_table(self.keyspace, self.table),
             partition,
@@ -403,17 +416,19 @@ class SourceTable:
         )
 
     def canonical_row(self, record):
-        width = len(self.key_columns)
-        key = tuple(canonical(value, kind) for value, kind in zip(record[:width], self.key_types, strict=True))
-        values = tuple(canonical(value, kind) for value, kind in zip(record[width:], self.value_types, strict=True))
+        """(key, values) of a row from either side, each a tuple of canonical values."""
+        width = self.key_width
+        key = tuple([convert(value) for convert, value in zip(self.key_converters, record[:width], strict=True)])
+        values = tuple([convert(value) for convert, value in zip(self.value_converters, record[width:], strict=True)])
         return key, values
 
     def slice_rows(self, start, end):
-        """The rows of one slice as (key, values), paged."""
+        """The rows of one slice of the ring as (token, key, values), paged."""
         statement = SimpleStatement(self.query, fetch_size=self.page_size)
         try:
             for record in self.client.session.execute(statement, (start, end), execution_profile=TUPLE_ROWS):
-                yield self.canonical_row(record)
+                key, values = self.canonical_row(record[1:])
+                yield record[0], key, values
         except CqlModuleError:
             raise
         except Exception as exc:  # the driver raises many unrelated classes: all become one worded error
@@ -525,11 +540,23 @@ class SinkTable:
             )
         return set(names)
 
+    def estimated_rows(self):
+        """PostgreSQL's estimate of the table's rows (0 when it has none yet): no scan."""
+        with self._connect() as conn:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relname = %s",
+                    (self.schema, self.table),
+                )
+                row = cur.fetchone()
+            conn.rollback()
+        return max(0, int(row[0])) if row else 0
+
     def rows(self):
         """Every row as (token, key, values): key and values canonical, token from the raw partition key."""
         self.reads += 1
         source = self.source
-        width = len(source.key_columns)
         partition_width = len(source.partition_key)
         try:
             with self._connect() as conn:
@@ -541,16 +568,8 @@ class SinkTable:
                         if not batch:
                             break
                         for record in batch:
-                            token = source.token(record[:partition_width])
-                            key = tuple(
-                                canonical(value, kind)
-                                for value, kind in zip(record[:width], source.key_types, strict=True)
-                            )
-                            values = tuple(
-                                canonical(value, kind)
-                                for value, kind in zip(record[width:], source.value_types, strict=True)
-                            )
-                            yield token, key, values
+                            key, values = source.canonical_row(record)
+                            yield source.token(record[:partition_width]), key, values
                 conn.rollback()
         except pg.Error as exc:
             raise SinkError(
@@ -564,20 +583,33 @@ class SinkTable:
 # --------------------------------------------------------------------------------------------
 
 
-def first_pass(source, sink, slices, parallel):
-    """Both tables folded into per-slice counts and digests; the sink is read while the source slices are."""
-    ends = [end for _start, end in slices]
-    source_digests, sink_digests = SliceDigests(len(slices)), SliceDigests(len(slices))
+ROWS_PER_SLICE = 20000
+MIN_SLICES = 16
+MAX_SLICES = 4096
+
+
+def auto_slices(estimated_rows):
+    """About ROWS_PER_SLICE rows a slice: a small table is read in few queries, a large one re-read in small parts."""
+    return max(MIN_SLICES, min(MAX_SLICES, int(estimated_rows or 0) // ROWS_PER_SLICE))
+
+
+def first_pass(source, sink, slices, ranges, parallel):
+    """Both tables folded into per-range counts and digests: the source read slice by slice (parallel at a time),
+    the sink read once meanwhile."""
+    parts = len(ranges) // len(slices)
+    ends = [end for _start, end in ranges]
+    source_digests, sink_digests = SliceDigests(len(ranges)), SliceDigests(len(ranges))
     lock = threading.Lock()
 
     def read_source_slice(index):
         start, end = slices[index]
-        folded = SliceDigests(1)
-        for key, values in source.slice_rows(start, end):
-            folded.add(0, row_digest(key, values))
+        low = index * parts
+        folded, own_ends = SliceDigests(parts), ends[low : low + parts]
+        for token, key, values in source.slice_rows(start, end):
+            folded.add(slice_of(token, own_ends), row_digest(key, values))
         with lock:
-            source_digests.rows[index] = folded.rows[0]
-            source_digests.sums[index] = folded.sums[0]
+            source_digests.rows[low : low + parts] = folded.rows
+            source_digests.sums[low : low + parts] = folded.sums
 
     def read_sink():
         for token, key, values in sink.rows():
@@ -592,7 +624,7 @@ def first_pass(source, sink, slices, parallel):
 
 
 def batches_of(indexes, source_digests, sink_digests, max_rows):
-    """The differing slices in groups that hold at most max_rows rows a side (a slice larger than that alone)."""
+    """The differing ranges in groups that hold at most max_rows rows a side (a range larger than that alone)."""
     batch, held = [], 0
     for index in indexes:
         size = max(source_digests.rows[index], sink_digests.rows[index])
@@ -605,9 +637,9 @@ def batches_of(indexes, source_digests, sink_digests, max_rows):
         yield batch
 
 
-def second_pass(source, sink, slices, batch, parallel, differences):
-    """Read the slices of batch again from both sides, key by key, and classify their rows."""
-    ends = [end for _start, end in slices]
+def second_pass(source, sink, ranges, batch, parallel, differences):
+    """Read the ranges of batch again from both sides, key by key, and classify their rows."""
+    ends = [end for _start, end in ranges]
     wanted = set(batch)
     sink_rows = dict((index, {}) for index in batch)
     for token, key, values in sink.rows():
@@ -615,27 +647,53 @@ def second_pass(source, sink, slices, batch, parallel, differences):
         if index in wanted:
             sink_rows[index][key_text(key)] = values
 
-    def read_source_slice(index):
-        start, end = slices[index]
-        return index, dict((key_text(key), values) for key, values in source.slice_rows(start, end))
+    def read_source_range(index):
+        start, end = ranges[index]
+        return index, dict((key_text(key), values) for _token, key, values in source.slice_rows(start, end))
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        source_rows = dict(pool.map(read_source_slice, batch))
+        source_rows = dict(pool.map(read_source_range, batch))
     for index in batch:
         compare_rows(source_rows[index], sink_rows[index], source.columns, differences)
+
+
+class Comparison:
+    """What reconcile() found: the tables' shapes, the digests per slice, the differences and how long it took."""
+
+    def __init__(self, source, sink, slices, source_digests, sink_digests, ranges_reread, differences, seconds):
+        self.source = source
+        self.sink = sink
+        self.slices = slices
+        self.source_digests = source_digests
+        self.sink_digests = sink_digests
+        self.differing = differing_slices(source_digests, sink_digests)
+        self.ranges_reread = ranges_reread
+        self.differences = differences
+        self.seconds = seconds
 
 
 def reconcile(params, client):
     started = time.monotonic()
     source = SourceTable(client, params["source_table"], params)
     sink = SinkTable(params, source)
-    slices = split_ring(params["token_ranges"])
-    source_digests, sink_digests = first_pass(source, sink, slices, params["parallel"])
-    differing = differing_slices(source_digests, sink_digests)
+    slices = split_ring(params["token_ranges"] or auto_slices(sink.estimated_rows()))
+    parts = parts_per_slice(len(slices))
+    ranges = subdivide(slices, parts)
+    source_digests, sink_digests = first_pass(source, sink, slices, ranges, params["parallel"])
+    differing_ranges = differing_slices(source_digests, sink_digests)
     differences = Differences(params["sample_limit"], keep_all=bool(params.get("reemit_path")))
-    for batch in batches_of(differing, source_digests, sink_digests, params["max_rows_in_memory"]):
-        second_pass(source, sink, slices, batch, params["parallel"], differences)
-    return source, sink, slices, source_digests, sink_digests, differing, differences, time.monotonic() - started
+    for batch in batches_of(differing_ranges, source_digests, sink_digests, params["max_rows_in_memory"]):
+        second_pass(source, sink, ranges, batch, params["parallel"], differences)
+    return Comparison(
+        source,
+        sink,
+        slices,
+        source_digests.folded(parts),
+        sink_digests.folded(parts),
+        len(differing_ranges),
+        differences,
+        time.monotonic() - started,
+    )
 
 
 def key_order(key):
@@ -687,9 +745,10 @@ def write_reemit_file(module, path, lines):
 def run(module, client):
     params = module.params
     try:
-        source, sink, slices, source_digests, sink_digests, differing, differences, seconds = reconcile(params, client)
+        found = reconcile(params, client)
     except ReconcileError as exc:
         raise CqlModuleError(str(exc)) from exc
+    differences, key_columns = found.differences, found.source.key_columns
     result = dict(
         changed=False,
         equal=differences.total() == 0,
@@ -698,24 +757,25 @@ def run(module, client):
             (
                 kind,
                 [
-                    dict(sample, key=key_document(sample["key"], source.key_columns))
+                    dict(sample, key=key_document(sample["key"], key_columns))
                     for sample in sorted(differences.samples[kind], key=lambda sample: key_order(sample["key"]))
                 ],
             )
             for kind in CLASSES
         ),
-        source_rows=sum(source_digests.rows),
-        sink_rows=sum(sink_digests.rows),
-        key_columns=source.key_columns,
-        columns=source.columns,
-        slices=slice_report(slices, source_digests, sink_digests),
-        differing_slices=len(differing),
-        sink_passes=sink.reads,
-        seconds=round(seconds, 3),
+        source_rows=sum(found.source_digests.rows),
+        sink_rows=sum(found.sink_digests.rows),
+        key_columns=key_columns,
+        columns=found.source.columns,
+        slices=slice_report(found.slices, found.source_digests, found.sink_digests),
+        differing_slices=len(found.differing),
+        ranges_reread=found.ranges_reread,
+        sink_passes=found.sink.reads,
+        seconds=round(found.seconds, 3),
     )
     path = params.get("reemit_path")
     if path:
-        lines = reemit_lines(differences, source.key_columns)
+        lines = reemit_lines(differences, key_columns)
         changed, keys_before = write_reemit_file(module, path, lines)
         result.update(changed=changed, reemit_keys=len(lines))
         if changed and module._diff:
@@ -744,7 +804,7 @@ def main():
         sink_ca_cert=dict(type="path"),
         columns=dict(type="list", elements="str"),
         ignore_columns=dict(type="list", elements="str", default=[]),
-        token_ranges=dict(type="int", default=256),
+        token_ranges=dict(type="int", no_log=False),
         page_size=dict(type="int", default=5000),
         parallel=dict(type="int", default=4),
         sample_limit=dict(type="int", default=100),

@@ -129,3 +129,22 @@ def test_the_sink_table_rule_is_the_connectors_one():
     assert sink_table("cdc_canary.heartbeat", "cdc.${topic}", "cdc") == "cdc.cdc_cdc_canary_heartbeat"
     with pytest.raises(AnsibleFilterError, match="not keyspace.table"):
         sink_table("items", "cdc.${topic}", "cdc")
+
+
+def test_ranges_subdivide_slices_and_their_digests_add_up_to_the_slices():
+    slices = r.split_ring(4)
+    parts = r.parts_per_slice(len(slices))
+    ranges = r.subdivide(slices, parts)
+    assert parts == 64 and len(ranges) == 256
+    assert [ranges[i * parts][0] for i in range(4)] == [start for start, _end in slices]
+    assert [ranges[i * parts + parts - 1][1] for i in range(4)] == [end for _start, end in slices]
+    assert all(ranges[i][1] == ranges[i + 1][0] for i in range(len(ranges) - 1))
+    assert r.parts_per_slice(4096) == 16 and r.parts_per_slice(65536) == 1
+    fine = r.SliceDigests(len(ranges))
+    whole = r.SliceDigests(len(slices))
+    ends = [end for _start, end in ranges]
+    slice_ends = [end for _start, end in slices]
+    for token, digest in ((r.RING_MIN + 5, 11), (0, 22), (r.RING_MAX, 33), (-1, 44)):
+        fine.add(r.slice_of(token, ends), digest)
+        whole.add(r.slice_of(token, slice_ends), digest)
+    assert fine.folded(parts).rows == whole.rows and fine.folded(parts).sums == whole.sums
