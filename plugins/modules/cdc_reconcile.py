@@ -553,8 +553,10 @@ class SinkTable:
             conn.rollback()
         return max(0, int(row[0])) if row else 0
 
-    def rows(self):
-        """Every row as (token, key, values): key and values canonical, token from the raw partition key."""
+    def rows(self, ends, wanted=None):
+        """Every row as (range index, key, values), key and values canonical; the index is that of the range of
+        ends (inclusive ends, ascending) holding the token of the row's partition key. With wanted (a set of
+        indexes), only the rows in those ranges (the others are not converted at all)."""
         self.reads += 1
         source = self.source
         partition_width = len(source.partition_key)
@@ -568,8 +570,10 @@ class SinkTable:
                         if not batch:
                             break
                         for record in batch:
-                            key, values = source.canonical_row(record)
-                            yield source.token(record[:partition_width]), key, values
+                            index = slice_of(source.token(record[:partition_width]), ends)
+                            if wanted is None or index in wanted:
+                                key, values = source.canonical_row(record)
+                                yield index, key, values
                 conn.rollback()
         except pg.Error as exc:
             raise SinkError(
@@ -612,8 +616,8 @@ def first_pass(source, sink, slices, ranges, parallel):
             source_digests.sums[low : low + parts] = folded.sums
 
     def read_sink():
-        for token, key, values in sink.rows():
-            sink_digests.add(slice_of(token, ends), row_digest(key, values))
+        for index, key, values in sink.rows(ends):
+            sink_digests.add(index, row_digest(key, values))
 
     with ThreadPoolExecutor(max_workers=parallel + 1) as pool:
         sink_read = pool.submit(read_sink)
@@ -640,12 +644,9 @@ def batches_of(indexes, source_digests, sink_digests, max_rows):
 def second_pass(source, sink, ranges, batch, parallel, differences):
     """Read the ranges of batch again from both sides, key by key, and classify their rows."""
     ends = [end for _start, end in ranges]
-    wanted = set(batch)
     sink_rows = dict((index, {}) for index in batch)
-    for token, key, values in sink.rows():
-        index = slice_of(token, ends)
-        if index in wanted:
-            sink_rows[index][key_text(key)] = values
+    for index, key, values in sink.rows(ends, wanted=set(batch)):
+        sink_rows[index][key_text(key)] = values
 
     def read_source_range(index):
         start, end = ranges[index]
