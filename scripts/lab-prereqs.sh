@@ -8,8 +8,10 @@ set -euo pipefail
 conf=/etc/containers/containers.conf
 need_pkgs=()
 # (shellcheck is listed because ansible-test sanity silently skips its check without it;
-# apt-cacher-ng is the one apt cache the lab hosts share, see scripts/lab-apt-cache.sh.)
-for cmd in podman:podman runc:runc debootstrap:debootstrap shellcheck:shellcheck /usr/sbin/apt-cacher-ng:apt-cacher-ng; do
+# apt-cacher-ng is the one apt cache the lab hosts share, see scripts/lab-apt-cache.sh; GnuPG with its
+# agent encrypts and, in the pipeline's disaster-recovery drill, decrypts the OpenBao snapshots.)
+for cmd in podman:podman runc:runc debootstrap:debootstrap shellcheck:shellcheck /usr/sbin/apt-cacher-ng:apt-cacher-ng \
+  gpg:gnupg gpg-agent:gnupg gpgconf:gnupg; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need_pkgs+=("${cmd##*:}")
 done
 
