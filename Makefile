@@ -123,6 +123,8 @@ benchmark-reconcile: venv artifacts ## cdc_reconcile next to a plain full scan o
 # A scenario may have molecule/<scenario>/requires.sh: it exits 77 after printing "SKIPPED molecule
 # <scenario>: <reason>" when the scenario cannot run here (recorded in the timing file, not run);
 # any other failure of it stops make.
+# A scenario's steps that run under Mitogen (scripts/molecule_test.sh says which may, and why).
+MITOGEN_STEPS_pipeline := idempotence verify
 .PHONY: molecule-scenario
 molecule-scenario: venv lab-image lab-apt-cache ## one Molecule scenario: make molecule-scenario SCENARIO=kafka
 	@test -n "$(SCENARIO)" || { echo "molecule-scenario: set SCENARIO=<one of: $(SCENARIOS)>" >&2; exit 2; }
@@ -131,7 +133,7 @@ molecule-scenario: venv lab-image lab-apt-cache ## one Molecule scenario: make m
 	  if [ $$rc -eq 77 ]; then echo "$$skipped" | tee -a $(TIMES); exit 0; fi; \
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	fi; \
-	molecule test -s $(SCENARIO)
+	scripts/molecule_test.sh $(SCENARIO) $(MITOGEN_STEPS_$(SCENARIO))
 
 molecule: venv lab-image lab-apt-cache ## every Molecule scenario, one after the other: check, converge, idempotence, verify
 	for scenario in $(SCENARIOS); do \

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `molecule test -s SCENARIO`, one step at a time, with the steps named after the scenario run by
+# Ansible under Mitogen (https://mitogen.networkgenomics.com/ansible_detailed.html).
+#
+#   scripts/molecule_test.sh pipeline idempotence verify
+#
+# Why: under stock Ansible every task starts a new Python on each host, which unpacks and compiles
+# the module and its module_utils again. Measured on the pipeline's six lab containers (docs/testing.md):
+# about 0.26 s of a core on the host per task and host; under Mitogen, which keeps one interpreter per
+# host and its compiled modules, about 0.03 s. On two cores that is most of a site.yml run.
+#
+# Which steps: only those that check and change nothing a user runs differently. check, converge and
+# side_effect (the Kafka upgrade and the secrets rotation) are the paths users and AWX take, so they
+# stay on stock Ansible. idempotence re-runs converge.yml and counts changed tasks (a module reports
+# the same result whatever carries it); verify is test code.
+#
+# Like `molecule test`: the steps of the scenario's test_sequence in order; the first failure stops
+# the sequence, the scenario is destroyed in any case, and the exit code is the failed step's.
+set -u
+scenario=${1:?usage: molecule_test.sh SCENARIO [STEP_UNDER_MITOGEN...]}
+shift
+mitogen_steps=" $* "
+
+steps=$(python3 - "molecule/$scenario/molecule.yml" <<'EOF'
+import sys, yaml
+print(" ".join(yaml.safe_load(open(sys.argv[1]))["scenario"]["test_sequence"]))
+EOF
+) || { echo "molecule_test.sh: cannot read the test_sequence of molecule/$scenario/molecule.yml" >&2; exit 2; }
+
+strategy_dir=$(python3 -c 'import ansible_mitogen.plugins.strategy as s, os; print(os.path.dirname(s.__file__))' 2>/dev/null) \
+  || { [ "$mitogen_steps" = "  " ] || { echo "molecule_test.sh: Mitogen is not installed (make venv installs it)" >&2; exit 2; }; }
+
+run_step() {
+  local step=$1
+  if [[ $mitogen_steps == *" $step "* ]]; then
+    echo "molecule_test.sh: $step under Mitogen (strategy mitogen_linear)"
+    ANSIBLE_STRATEGY_PLUGINS=$strategy_dir ANSIBLE_STRATEGY=mitogen_linear molecule "${step//_/-}" -s "$scenario"
+  else
+    molecule "${step//_/-}" -s "$scenario"
+  fi
+}
+
+rc=0
+last=${steps##* }
+for step in $steps; do
+  run_step "$step" || { rc=$?; echo "molecule_test.sh: $step failed (exit $rc)" >&2; break; }
+done
+# The sequence ends with destroy; after a failure it has not run yet.
+if [ $rc -ne 0 ] || [ "$last" != destroy ]; then
+  molecule destroy -s "$scenario" || true
+fi
+exit $rc
