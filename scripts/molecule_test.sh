@@ -2,17 +2,19 @@
 # `molecule test -s SCENARIO`, one step at a time, with the steps named after the scenario run by
 # Ansible under Mitogen (https://mitogen.networkgenomics.com/ansible_detailed.html).
 #
-#   scripts/molecule_test.sh pipeline idempotence verify
+#   scripts/molecule_test.sh pipeline idempotence
 #
 # Why: under stock Ansible every task starts a new Python on each host, which unpacks and compiles
 # the module and its module_utils again. Measured on the pipeline's six lab containers (docs/testing.md):
 # about 0.26 s of a core on the host per task and host; under Mitogen, which keeps one interpreter per
 # host and its compiled modules, about 0.03 s. On two cores that is most of a site.yml run.
 #
-# Which steps: only those that check and change nothing a user runs differently. check, converge and
-# side_effect (the Kafka upgrade and the secrets rotation) are the paths users and AWX take, so they
-# stay on stock Ansible. idempotence re-runs converge.yml and counts changed tasks (a module reports
-# the same result whatever carries it); verify is test code.
+# Which steps: only one that changes nothing a user runs differently. check, converge and side_effect
+# (the Kafka upgrade and the secrets rotation) are the paths users and AWX take, so they stay on stock
+# Ansible; converge also proves that every task reaches the hosts through the sshd and firewall the
+# baseline hardened, which a connection Mitogen keeps open would not. idempotence re-runs converge.yml
+# and counts changed tasks, which a module reports the same whatever carries it. verify stays on stock
+# Ansible too: Mitogen does not find an async job again from a later play ("could not find job").
 #
 # Like `molecule test`: the steps of the scenario's test_sequence in order; the first failure stops
 # the sequence, the scenario is destroyed in any case, and the exit code is the failed step's.

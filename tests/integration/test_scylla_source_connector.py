@@ -360,7 +360,7 @@ def test_real_connector_streams_the_stand_in_changes(source: Source, worker) -> 
         assert k(id=99) not in got_items, "a base write without log rows must not become an event"
 
         delete = next(v for v in got_items[k(id=2)] if v and v["op"] == "d")
-        # include.before=none and no preimage: the connector leaves `before` empty on deletes (issue 16).
+        # include.before=none and no preimage: the connector leaves `before` empty on deletes.
         assert delete["before"] is None, context
         assert delete["source"]["keyspace_name"] == KEYSPACE and delete["source"]["table_name"] == "items"
     finally:
