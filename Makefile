@@ -120,11 +120,12 @@ integration: venv artifacts ## pytest integration tests against real services
 benchmark-reconcile: venv artifacts ## cdc_reconcile next to a plain full scan of both tables (throw-away Cassandra 5 and PostgreSQL; ROWS=200000)
 	$(BIN)/python scripts/benchmark_reconcile.py --rows $${ROWS:-200000}
 
+# A scenario's steps that run under Mitogen (scripts/molecule_test.sh says which may, and why).
+MITOGEN_STEPS_pipeline := idempotence
+
 # A scenario may have molecule/<scenario>/requires.sh: it exits 77 after printing "SKIPPED molecule
 # <scenario>: <reason>" when the scenario cannot run here (recorded in the timing file, not run);
 # any other failure of it stops make.
-# A scenario's steps that run under Mitogen (scripts/molecule_test.sh says which may, and why).
-MITOGEN_STEPS_pipeline := idempotence
 .PHONY: molecule-scenario
 molecule-scenario: venv lab-image lab-apt-cache ## one Molecule scenario: make molecule-scenario SCENARIO=kafka
 	@test -n "$(SCENARIO)" || { echo "molecule-scenario: set SCENARIO=<one of: $(SCENARIOS)>" >&2; exit 2; }
