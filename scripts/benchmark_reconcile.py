@@ -166,6 +166,7 @@ def run_reconcile(client: CqlClient, settings: dict) -> dict:
         "differing_slices": len(found.differing),
         "ranges_reread": found.ranges_reread,
         "sink_passes": found.sink.reads,
+        "sink_lookups": found.sink.lookups,
     }
 
 

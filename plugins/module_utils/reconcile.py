@@ -7,7 +7,9 @@ A source table (CQL) and its sink table (PostgreSQL) are compared in slices of t
 ring. The source is read slice by slice (`token(pk) > start AND token(pk) <= end`); the sink has no
 token, so each sink row's token is computed from its partition key exactly as the nodes compute it
 (the key serialized as CQL, Murmur3). Each side folds every row of a slice into a digest; only the
-slices whose digests differ are read again key by key. Values are compared in one canonical form
+slices whose digests differ are read again key by key: the source's rows by token range, the sink's
+looked up by those rows' keys, and scanned only where its count says it holds rows the source lacks.
+Values are compared in one canonical form
 per CQL type, so `1.50` (CQL decimal) equals `1.5` (PostgreSQL numeric) and a timestamp equals its
 copy in a `timestamptz` column.
 """
@@ -435,3 +437,126 @@ def compare_rows(source_rows, sink_rows, column_names, differences):
     for key in sorted(sink_rows):
         if key not in source_rows:
             differences.add(EXTRA, key)
+
+
+# --------------------------------------------------------------------------------------------
+# The second pass: the sink's rows looked up by the source's keys
+# --------------------------------------------------------------------------------------------
+
+
+def _timestamp_literal(millis, _sink_type):
+    # With an offset: a timestamptz column takes the instant, a timestamp column the UTC wall time (read as UTC).
+    return (EPOCH + datetime.timedelta(milliseconds=millis)).isoformat()
+
+
+def _date_literal(days, _sink_type):
+    return (EPOCH_DATE + datetime.timedelta(days=days)).isoformat()
+
+
+def _time_literal(nanos, _sink_type):
+    if nanos % 1000:
+        return None  # PostgreSQL keeps microseconds: such a key can only be found by the scan
+    seconds, micros = divmod(nanos // 1000, 10**6)
+    return datetime.time(seconds // 3600, seconds // 60 % 60, seconds % 60, micros).isoformat()
+
+
+def _blob_literal(text, sink_type):
+    # The canonical blob is base64: bytea takes hex input, a text column keeps the base64 itself.
+    return "\\x" + base64.b64decode(text).hex() if sink_type == "bytea" else text
+
+
+def _boolean_literal(value, _sink_type):
+    return "true" if value else "false"
+
+
+def _float_literal(value, _sink_type):
+    return repr(value)
+
+
+def _plain_literal(value, _sink_type):
+    return str(value)
+
+
+# The CQL key types whose canonical value has a PostgreSQL input text that finds the sink's row; a key of any
+# other type (a collection, a user type) is not looked up, the sink is scanned for it instead.
+KEY_LITERALS = {
+    "ascii": _plain_literal,
+    "bigint": _plain_literal,
+    "blob": _blob_literal,
+    "boolean": _boolean_literal,
+    "date": _date_literal,
+    "decimal": _plain_literal,
+    "double": _float_literal,
+    "float": _float_literal,
+    "inet": _plain_literal,
+    "int": _plain_literal,
+    "smallint": _plain_literal,
+    "text": _plain_literal,
+    "time": _time_literal,
+    "timestamp": _timestamp_literal,
+    "timeuuid": _plain_literal,
+    "tinyint": _plain_literal,
+    "uuid": _plain_literal,
+    "varchar": _plain_literal,
+    "varint": _plain_literal,
+}
+
+
+def key_literals(key_values, cql_types, sink_types):
+    """A canonical key as PostgreSQL input texts, one a column (cast to the sink column's type by the lookup query),
+    or None when one of its values has none: that key is then not looked up."""
+    literals = []
+    for value, cql_type, sink_type in zip(key_values, cql_types, sink_types, strict=True):
+        literal = KEY_LITERALS.get(base_type(cql_type))
+        if value is None or literal is None:
+            return None
+        try:
+            text = literal(value, sink_type)
+        except (OverflowError, ValueError, TypeError):  # a date or timestamp beyond what Python represents
+            return None
+        if text is None:
+            return None
+        literals.append(text)
+    return tuple(literals)
+
+
+def ranges_to_scan(sink_counts, found):
+    """The ranges whose sink rows the lookup cannot all have found: the first pass counted more sink rows in them
+    than the lookup found for the source's keys (rows the source lacks, or keys the lookup could not match).
+
+    sink_counts: range index -> the sink's rows in the first pass; found: range index -> rows the lookup found."""
+    return [index for index in sorted(found) if sink_counts[index] > found[index]]
+
+
+class BatchRows:
+    """The rows of a batch of differing ranges, both sides, by range and key text: the source's read by token
+    range, the sink's found by key lookup and, in the ranges ranges_to_scan names, by a scan."""
+
+    def __init__(self, batch):
+        self.source = dict((index, {}) for index in batch)
+        self.sink = dict((index, {}) for index in batch)
+        self.owner = {}  # key text -> range index, for the rows the lookup returns in any order
+
+    def add_source(self, index, key, values):
+        text = key_text(key)
+        self.source[index][text] = values
+        self.owner[text] = index
+
+    def add_looked_up(self, key, values):
+        """A row the lookup returned; one whose canonical key is none of the source's (an equality of PostgreSQL's
+        that is not the comparison's) is left to the scan."""
+        text = key_text(key)
+        index = self.owner.get(text)
+        if index is not None:
+            self.sink[index][text] = values
+
+    def add_scanned(self, index, key, values):
+        self.sink[index].setdefault(key_text(key), values)
+
+    def found(self):
+        return dict((index, len(rows)) for index, rows in self.sink.items())
+
+    def compare(self, column_names, differences):
+        """Classify every range's rows, in range order (the order the samples are taken in)."""
+        for index in sorted(self.source):
+            compare_rows(self.source[index], self.sink[index], column_names, differences)

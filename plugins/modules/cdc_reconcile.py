@@ -21,9 +21,14 @@ description:
     the nodes do (the key serialized as CQL, Murmur3) while it reads the sink table once, through a server-side
     cursor. Each side folds the rows of every slice into a count and a 128-bit digest.
   - Each side keeps its digests per range, up to 64 ranges a slice. Only the ranges whose counts or digests differ
-    are read again, from both sides, key by key. That second read is what the report's rows come from, so a row
-    that was only in flight during the first read is not reported. At most O(max_rows_in_memory) rows of those
-    ranges are held at once; more ranges take more sink reads.
+    are read again, key by key. The source's rows of those ranges are read by token range, O(parallel) ranges at a
+    time; meanwhile their keys are looked up in the sink by primary key, O(page_size) keys a query (each key's text
+    cast to its sink column's type). The sink table is read whole again only when, in a differing range, the first
+    read counted more sink rows than the lookup found - the sink holds rows the source lacks (C(extra)), or keys the
+    lookup cannot match (a key column of a collection type, a time with nanoseconds); that read keeps the rows of
+    those ranges only. That second read is what the report's rows come from, so a row that was only in
+    flight during the first read is not reported. At most O(max_rows_in_memory) rows of those ranges are held at
+    once; more ranges take more batches.
   - Values are compared in one form per CQL type of the source column, whatever the sink column's type -
     a timestamp as milliseconds since the epoch (a sink C(timestamp) without time zone is read as UTC), a
     decimal as its normalized digits (C(1.50) equals C(1.5)), a float as its 32-bit value, a blob as its bytes
@@ -115,7 +120,7 @@ options:
     type: int
     default: 100
   max_rows_in_memory:
-    description: Rows of differing slices held at once during the key-by-key read (each side).
+    description: Rows of differing ranges held at once during the key-by-key read (each side).
     type: int
     default: 1000000
   reemit_path:
@@ -227,10 +232,17 @@ ranges_reread:
   type: int
   sample: 1
 sink_passes:
-  description: Times the sink table was read (one, plus one for each batch of differing ranges).
+  description:
+    - Times the sink table was read whole - one, plus one for each batch of differing ranges where the sink held
+      rows the lookup by key did not find (extra rows).
   returned: success
   type: int
-  sample: 2
+  sample: 1
+sink_lookups:
+  description: Queries that looked the source's keys of the differing ranges up in the sink (O(page_size) keys each).
+  returned: success
+  type: int
+  sample: 1
 seconds:
   description: Wall time of the comparison.
   returned: success
@@ -266,16 +278,17 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
 from ansible_collections.cdc.pipeline.plugins.module_utils.reconcile import (
     CLASSES,
     PARTITION_KEY_TYPES,
+    BatchRows,
     Differences,
     ReconcileError,
     SliceDigests,
     converter,
-    compare_rows,
     differing_slices,
-    key_text,
+    key_literals,
     murmur3_token,
     parts_per_slice,
     partition_key_value,
+    ranges_to_scan,
     routing_key,
     row_digest,
     slice_of,
@@ -448,7 +461,8 @@ class SourceTable:
 
 
 class SinkTable:
-    """The sink table, read whole through a server-side cursor (the only way to get every row's key to a slice)."""
+    """The sink table: read whole through a server-side cursor (the only way to get every row's key to a slice), and
+    its rows looked up by primary key for the source's keys of the differing ranges."""
 
     def __init__(self, params, source):
         self.params = params
@@ -456,6 +470,7 @@ class SinkTable:
         self.schema, self.table = _split_sink_table(params["sink_table"])
         self.where = "%s:%s database %s" % (params["sink_host"], params["sink_port"], params["sink_database"])
         self.reads = 0
+        self.lookups = 0
         with self._connect() as conn:
             present = self._columns(conn)
         wanted = source.key_columns + source.columns
@@ -469,6 +484,26 @@ class SinkTable:
             pg_sql.SQL(", ").join(pg_sql.Identifier(name) for name in wanted),
             pg_sql.Identifier(self.schema),
             pg_sql.Identifier(self.table),
+        )
+        self.key_cql_types = [source.types[name] for name in source.key_columns]
+        self.key_types = [present[name][1] for name in source.key_columns]
+        self.lookup_query = self._lookup_query(wanted, [present[name] for name in source.key_columns])
+
+    def _lookup_query(self, wanted, key_types):
+        """SELECT the rows whose primary key is in the arrays bound to it, one text[] a key column, each text cast to
+        its column's type: (k1, k2) IN (SELECT wanted.k0::type, wanted.k1::type FROM unnest(%s::text[], ...))."""
+        names = ["k%d" % position for position in range(len(key_types))]
+        return pg_sql.SQL("SELECT {} FROM {}.{} WHERE ({}) IN (SELECT {} FROM unnest({}) AS wanted({}))").format(
+            pg_sql.SQL(", ").join(pg_sql.Identifier(name) for name in wanted),
+            pg_sql.Identifier(self.schema),
+            pg_sql.Identifier(self.table),
+            pg_sql.SQL(", ").join(pg_sql.Identifier(name) for name in self.source.key_columns),
+            pg_sql.SQL(", ").join(
+                pg_sql.SQL("{}::{}").format(pg_sql.Identifier("wanted", name), pg_sql.Identifier(*key_type))
+                for name, key_type in zip(names, key_types, strict=True)
+            ),
+            pg_sql.SQL(", ").join(pg_sql.SQL("%s::text[]") for _name in names),
+            pg_sql.SQL(", ").join(pg_sql.Identifier(name) for name in names),
         )
 
     def _connect(self):
@@ -526,19 +561,21 @@ class SinkTable:
         )
 
     def _columns(self, conn):
+        """Column name -> (schema, name) of its type (a domain's base type), the type the lookup casts a key to."""
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+                "SELECT column_name, udt_schema, udt_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
                 (self.schema, self.table),
             )
-            names = [row[0] for row in cur.fetchall()]
+            names = dict((row[0], (row[1], row[2])) for row in cur.fetchall())
         conn.rollback()
         if not names:
             raise SinkError(
                 "sink table %s.%s does not exist in %s (or %s may not see it): check sink_table and the login's SELECT "
                 "grant" % (self.schema, self.table, self.where, self.params["sink_user"])
             )
-        return set(names)
+        return names
 
     def estimated_rows(self):
         """PostgreSQL's estimate of the table's rows (0 when it has none yet): no scan."""
@@ -576,10 +613,41 @@ class SinkTable:
                                 yield index, key, values
                 conn.rollback()
         except pg.Error as exc:
-            raise SinkError(
-                "reading sink table %s.%s from %s failed: %s. Check the login's SELECT grant and that the server runs"
-                % (self.schema, self.table, self.where, str(exc).strip())
-            ) from exc
+            raise self._read_error(exc) from exc
+
+    def _read_error(self, exc):
+        return SinkError(
+            "reading sink table %s.%s from %s failed: %s. Check the login's SELECT grant and that the server runs"
+            % (self.schema, self.table, self.where, str(exc).strip())
+        )
+
+    def key_literals(self, key):
+        """A source row's canonical key as the lookup's input texts, or None when it cannot be looked up."""
+        return key_literals(key, self.key_cql_types, self.key_types)
+
+    def looked_up(self, chunks):
+        """The rows whose primary keys are those of chunks (lists of key_literals, consumed as they come) as
+        (key, values), canonical, in any order; one query a chunk, on one connection."""
+        try:
+            with self._connect() as conn:
+                for chunk in chunks:
+                    yield from self._look_up(conn, chunk)
+                conn.rollback()
+        except pg.Error as exc:
+            raise self._read_error(exc) from exc
+
+    def _look_up(self, conn, chunk):
+        self.lookups += 1
+        try:
+            with conn.cursor() as cur:
+                cur.execute(self.lookup_query, [list(column) for column in zip(*chunk, strict=True)])
+                records = cur.fetchall()
+        except pg.DataError:
+            # A key text the sink column's type refuses: those keys count as not found, so the scan reads them.
+            conn.rollback()
+            return
+        for record in records:
+            yield self.source.canonical_row(record)
 
 
 # --------------------------------------------------------------------------------------------
@@ -641,21 +709,41 @@ def batches_of(indexes, source_digests, sink_digests, max_rows):
         yield batch
 
 
-def second_pass(source, sink, ranges, batch, parallel, differences):
-    """Read the ranges of batch again from both sides, key by key, and classify their rows."""
-    ends = [end for _start, end in ranges]
-    sink_rows = dict((index, {}) for index in batch)
-    for index, key, values in sink.rows(ends, wanted=set(batch)):
-        sink_rows[index][key_text(key)] = values
+def second_pass(source, sink, ranges, batch, sink_counts, parallel, differences):
+    """Read the ranges of batch again, key by key, and classify their rows: the source's by token range (parallel at
+    a time), the sink's looked up by those keys meanwhile, and scanned only in the ranges where the first pass
+    counted more sink rows than the lookup found (rows the source lacks: no key of the source finds them)."""
+    rows = BatchRows(batch)
 
     def read_source_range(index):
-        start, end = ranges[index]
-        return index, dict((key_text(key), values) for _token, key, values in source.slice_rows(start, end))
+        return index, list(source.slice_rows(*ranges[index]))
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        source_rows = dict(pool.map(read_source_range, batch))
-    for index in batch:
-        compare_rows(source_rows[index], sink_rows[index], source.columns, differences)
+        read = pool.map(read_source_range, batch)
+        for key, values in sink.looked_up(lookup_chunks(read, rows, sink)):
+            rows.add_looked_up(key, values)
+    scan = ranges_to_scan(sink_counts, rows.found())
+    if scan:
+        for index, key, values in sink.rows([end for _start, end in ranges], wanted=set(scan)):
+            rows.add_scanned(index, key, values)
+    rows.compare(source.columns, differences)
+
+
+def lookup_chunks(read, rows, sink):
+    """The keys of the source's rows as their ranges come in (read: (range index, rows) in batch order), added to
+    rows on the way, in chunks of page_size keys: the sink looks one chunk up while the source reads the next."""
+    chunk, size = [], sink.params["page_size"]
+    for index, source_rows in read:
+        for _token, key, values in source_rows:
+            rows.add_source(index, key, values)
+            literals = sink.key_literals(key)
+            if literals is not None:
+                chunk.append(literals)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
 
 
 class Comparison:
@@ -684,7 +772,7 @@ def reconcile(params, client):
     differing_ranges = differing_slices(source_digests, sink_digests)
     differences = Differences(params["sample_limit"], keep_all=bool(params.get("reemit_path")))
     for batch in batches_of(differing_ranges, source_digests, sink_digests, params["max_rows_in_memory"]):
-        second_pass(source, sink, ranges, batch, params["parallel"], differences)
+        second_pass(source, sink, ranges, batch, sink_digests.rows, params["parallel"], differences)
     return Comparison(
         source,
         sink,
@@ -772,6 +860,7 @@ def run(module, client):
         differing_slices=len(found.differing),
         ranges_reread=found.ranges_reread,
         sink_passes=found.sink.reads,
+        sink_lookups=found.sink.lookups,
         seconds=round(found.seconds, 3),
     )
     path = params.get("reemit_path")
