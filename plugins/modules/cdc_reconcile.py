@@ -20,7 +20,7 @@ description:
     a time. The sink has no token, so the module computes each sink row's token from its partition key the way
     the nodes do (the key serialized as CQL, Murmur3) while it reads the sink table once, through a server-side
     cursor. Each side folds the rows of every slice into a count and a 128-bit digest.
-  - Each side keeps its digests per range, up to 64 ranges a slice. Only the ranges whose counts or digests differ
+  - Each side keeps its digests per range, up to 256 ranges a slice. Only the ranges whose counts or digests differ
     are read again, key by key. The source's rows of those ranges are read by token range, O(parallel) ranges at a
     time; meanwhile their keys are looked up in the sink by primary key, O(page_size) keys a query (each key's text
     cast to its sink column's type). The sink table is read whole again only when, in a differing range, the first
@@ -226,7 +226,7 @@ differing_slices:
   sample: 1
 ranges_reread:
   description:
-    - How many ranges were read again key by key. Each slice keeps its digests in up to 64 ranges, so a few differing
+    - How many ranges were read again key by key. Each slice keeps its digests in up to 256 ranges, so a few differing
       rows cost re-reading their ranges, not their slices.
   returned: success
   type: int
@@ -287,7 +287,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.reconcile import (
     key_literals,
     murmur3_token,
     parts_per_slice,
-    partition_key_value,
+    partition_key_converter,
     ranges_to_scan,
     routing_key,
     row_digest,
@@ -413,10 +413,14 @@ class SourceTable:
                     "partition key column %s is of type %s, which this module cannot hash to a token (supported: %s)"
                     % (name, self.types[name], ", ".join(sorted(PARTITION_KEY_TYPES)))
                 )
-        self.serializers = [getattr(cqltypes, PARTITION_KEY_TYPES[self.types[name]]) for name in self.partition_key]
+        self.serializers = [
+            getattr(cqltypes, PARTITION_KEY_TYPES[self.types[name]]).serialize for name in self.partition_key
+        ]
+        self.to_driver = [partition_key_converter(self.types[name]) for name in self.partition_key]
         self.key_width = len(self.key_columns)
         self.key_converters = [converter(self.types[name]) for name in self.key_columns]
         self.value_converters = [converter(self.types[name]) for name in self.columns]
+        self.converters = self.key_converters + self.value_converters
         selected = ", ".join(quote_identifier(name) for name in self.key_columns + self.columns)
         partition = ", ".join(quote_identifier(name) for name in self.partition_key)
         # Identifiers quoted by quote_identifier; the token bounds are bound values.
@@ -430,10 +434,9 @@ class SourceTable:
 
     def canonical_row(self, record):
         """(key, values) of a row from either side, each a tuple of canonical values."""
-        width = self.key_width
-        key = tuple([convert(value) for convert, value in zip(self.key_converters, record[:width], strict=True)])
-        values = tuple([convert(value) for convert, value in zip(self.value_converters, record[width:], strict=True)])
-        return key, values
+        # One pass over the whole row, then cut in two: a full scan calls this for every row of both tables.
+        converted = [convert(value) for convert, value in zip(self.converters, record, strict=True)]
+        return tuple(converted[: self.key_width]), tuple(converted[self.key_width :])
 
     def slice_rows(self, start, end):
         """The rows of one slice of the ring as (token, key, values), paged."""
@@ -449,10 +452,11 @@ class SourceTable:
 
     def token(self, key_values):
         """The token of a sink row's partition key (its values as the sink returned them)."""
-        parts = []
-        for value, name, serializer in zip(key_values, self.partition_key, self.serializers, strict=True):
-            parts.append(serializer.serialize(partition_key_value(value, self.types[name]), PROTOCOL_VERSION))
-        return murmur3_token(routing_key(parts), Murmur3Token.hash_fn)
+        parts = [
+            serialize(to_driver(value), PROTOCOL_VERSION)
+            for value, to_driver, serialize in zip(key_values, self.to_driver, self.serializers, strict=True)
+        ]
+        return murmur3_token(parts[0] if len(parts) == 1 else routing_key(parts), Murmur3Token.hash_fn)
 
 
 # --------------------------------------------------------------------------------------------

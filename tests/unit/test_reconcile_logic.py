@@ -135,11 +135,11 @@ def test_ranges_subdivide_slices_and_their_digests_add_up_to_the_slices():
     slices = r.split_ring(4)
     parts = r.parts_per_slice(len(slices))
     ranges = r.subdivide(slices, parts)
-    assert parts == 64 and len(ranges) == 256
+    assert parts == 256 and len(ranges) == 1024
     assert [ranges[i * parts][0] for i in range(4)] == [start for start, _end in slices]
     assert [ranges[i * parts + parts - 1][1] for i in range(4)] == [end for _start, end in slices]
     assert all(ranges[i][1] == ranges[i + 1][0] for i in range(len(ranges) - 1))
-    assert r.parts_per_slice(4096) == 16 and r.parts_per_slice(65536) == 1
+    assert r.parts_per_slice(16) == 256 and r.parts_per_slice(4096) == 16 and r.parts_per_slice(65536) == 1
     fine = r.SliceDigests(len(ranges))
     whole = r.SliceDigests(len(slices))
     ends = [end for _start, end in ranges]
@@ -307,3 +307,26 @@ def test_the_second_pass_scans_the_sink_only_for_extra_rows():
     sink, differences = run_second_pass(source, with_extra)
     assert differences.counts == {"missing": 1, "extra": 1, "different": 1}
     assert differences.samples["extra"] == [{"key": "[33]"}] and sink.reads == 1
+
+
+def test_the_fast_conversions_give_the_same_forms():
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+    def milliseconds(value):  # the rule: whole milliseconds since the epoch, rounded down, naive values UTC
+        delta = (value if value.tzinfo else value.replace(tzinfo=datetime.UTC)) - epoch
+        return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+    east = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+    for value in (
+        datetime.datetime(2026, 12, 6, 12, 0, 0, 123999),
+        datetime.datetime(1969, 12, 31, 23, 59, 59, 999500),
+        datetime.datetime(1, 1, 1, 0, 0, 0, 1),
+        datetime.datetime(2026, 12, 6, 12, 0, 0, 1500, tzinfo=east),
+    ):
+        assert r.canonical(value, "timestamp") == r._timestamp(value) == milliseconds(value)
+    for text, form in (("1.50", "1.5"), ("100", "100"), ("1E+5", "100000"), ("1.23E-7", "0.000000123"), ("-0", "0")):
+        assert r.canonical(decimal.Decimal(text), "decimal") == form
+    with pytest.raises(r.ReconcileError, match="NULL in a partition key"):
+        r.partition_key_converter("int")(None)
+    assert r.partition_key_converter("int")(7) == 7
+    assert r.partition_key_converter("uuid")(str(uuid.UUID(int=7))) == uuid.UUID(int=7)
