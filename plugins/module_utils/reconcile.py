@@ -9,9 +9,8 @@ token, so each sink row's token is computed from its partition key exactly as th
 (the key serialized as CQL, Murmur3). Each side folds every row of a slice into a digest; only the
 slices whose digests differ are read again key by key: the source's rows by token range, the sink's
 looked up by those rows' keys, and scanned only where its count says it holds rows the source lacks.
-Values are compared in one canonical form
-per CQL type, so `1.50` (CQL decimal) equals `1.5` (PostgreSQL numeric) and a timestamp equals its
-copy in a `timestamptz` column.
+Values are compared in one canonical form per CQL type, so `1.50` (CQL decimal) equals `1.5`
+(PostgreSQL numeric) and a timestamp equals its copy in a `timestamptz` column.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -207,7 +206,7 @@ def _decimal(value):
     if number == 0:
         return "0"
     normalized = number.normalize()
-    text = str(normalized)  # the same digits as format "f" unless in exponent form, and a full scan's time faster
+    text = str(normalized)  # quicker than format "f", and the same digits unless it writes an exponent
     return format(normalized, "f") if "E" in text else text
 
 
@@ -218,8 +217,7 @@ def _text(value):
 def _timestamp(value):
     """Milliseconds since the epoch (CQL timestamps hold milliseconds; naive values are UTC)."""
     if isinstance(value, datetime.datetime):
-        # Floor division of the timedelta: whole milliseconds, rounded down before the epoch as well (one C call a
-        # value, where days, seconds and microseconds added up in Python cost a full scan seconds).
+        # Whole milliseconds, rounded down (before the epoch too), in one division: a full scan converts every value.
         return (value - (EPOCH if value.tzinfo is not None else EPOCH_NAIVE)) // ONE_MILLISECOND
     return int(value)
 
@@ -352,7 +350,7 @@ def _text_or_none(value):
 
 
 def _timestamp_or_none(value):
-    if value.__class__ is datetime.datetime:  # what both drivers return, converted inline: a call less a value
+    if value.__class__ is datetime.datetime:  # what both drivers return: converted here, one call less a value
         return (value - (EPOCH if value.tzinfo is not None else EPOCH_NAIVE)) // ONE_MILLISECOND
     return None if value is None else _timestamp(value)
 
