@@ -21,10 +21,14 @@
 #
 # A step runs as `molecule <step>`, which for some steps is a sequence of its own: the scenario's
 # check_sequence must be [check] (Molecule's default converges the hosts for real around it).
+#
+# MOLECULE_STEPS="create converge verify destroy" runs those steps instead of the test_sequence (make
+# chaos; MOLECULE_STEPS=verify on a converged scenario). After a failure the scenario is destroyed
+# only when the steps include create: a partial run leaves the scenario it found.
 set -u
-scenario=${1:?usage: molecule_test.sh SCENARIO [STEP_UNDER_MITOGEN...]}
+scenario=${1:?usage: [MOLECULE_STEPS=...] molecule_test.sh SCENARIO [STEP_UNDER_MITOGEN...]}
 shift
-[ $# -gt 0 ] || exec molecule test -s "$scenario"
+[ $# -gt 0 ] || [ -n "${MOLECULE_STEPS:-}" ] || exec molecule test -s "$scenario"
 mitogen_steps=" $* "
 
 steps=$(python3 - "molecule/$scenario/molecule.yml" <<'EOF'
@@ -35,6 +39,7 @@ if "check" in scenario["test_sequence"] and scenario.get("check_sequence") != ["
 print(" ".join(scenario["test_sequence"]))
 EOF
 ) || { echo "molecule_test.sh: cannot take the steps of molecule/$scenario/molecule.yml" >&2; exit 2; }
+steps=${MOLECULE_STEPS:-$steps}
 
 strategy_dir=$(python3 -c 'import ansible_mitogen.plugins.strategy as s, os; print(os.path.dirname(s.__file__))' 2>/dev/null) \
   || { echo "molecule_test.sh: Mitogen is not installed (make venv installs it)" >&2; exit 2; }
@@ -55,7 +60,9 @@ for step in $steps; do
   run_step "$step" || { rc=$?; echo "molecule_test.sh: $step failed (exit $rc)" >&2; break; }
 done
 # The sequence ends with destroy; after a failure it has not run yet.
-if [ $rc -ne 0 ] || [ "$last" != destroy ]; then
+if [ -n "${MOLECULE_STEPS:-}" ] && [[ " $steps " != *" create "* ]]; then
+  :
+elif [ $rc -ne 0 ] || [ "$last" != destroy ]; then
   molecule destroy -s "$scenario" || true
 fi
 exit $rc
