@@ -200,6 +200,10 @@ def micros_of_timeuuid(value: uuid.UUID) -> int:
     return (value.time - UUID_EPOCH_OFFSET) // 10
 
 
+# Sends of one write batch before a node's timeout is final (see CdcTable._execute_batch).
+WRITE_ATTEMPTS = 3
+
+
 @dataclasses.dataclass(frozen=True)
 class TableShape:
     """The columns of a base table, by kind, with their CQL types."""
@@ -828,8 +832,26 @@ class CdcTable:
                 row["cdc$time"] = time_uuid
                 batch.add(*self._log_statement(row, timestamp))
             written[stream] = rows
-        self.session.execute(batch)
+        self._execute_batch(batch)
         return WriteResult(timestamp, time_uuid, written)
+
+    def _execute_batch(self, batch) -> None:
+        """The batch, sent again when the node timed out on it (at most WRITE_ATTEMPTS sends in all).
+
+        Sending it again is safe: every cell carries the batch's own timestamp and every log row its
+        own cdc$time, so a second send writes the same cells, never a second change. A loaded lab
+        node (the stand-in shares two cores with the whole pipeline) times out now and then.
+        """
+        from cassandra import OperationTimedOut, WriteTimeout
+
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                self.session.execute(batch)
+                return
+            except (WriteTimeout, OperationTimedOut):
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                time.sleep(attempt)
 
     def _base_statement(self, change: Change, timestamp: int) -> tuple[str, list[Any]]:
         using = f"USING TIMESTAMP {timestamp}" + (f" AND TTL {int(change.ttl)}" if change.ttl else "")

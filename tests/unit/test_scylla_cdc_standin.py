@@ -394,3 +394,31 @@ def test_writer_batches_the_base_write_with_its_log_rows() -> None:
     second = table.delete_row({"pk": 7, "ck": 1})
     assert second.timestamp > result.timestamp, "timestamps strictly increase per writer"
     assert session.batches[1][0] == f"DELETE FROM ks.t USING TIMESTAMP {second.timestamp} WHERE pk = 7 AND ck = 1"  # noqa: S608
+
+
+def test_a_batch_the_node_timed_out_on_is_sent_again_unchanged(monkeypatch) -> None:
+    from cassandra import WriteTimeout, WriteType
+
+    class TimingOutSession(WriterSession):
+        def __init__(self, timeouts):
+            super().__init__()
+            self.timeouts = timeouts
+
+        def execute(self, query, params=None):
+            if hasattr(query, "_statements_and_parameters") and self.timeouts:
+                self.timeouts -= 1
+                self.batches.append([text for _prepared, text, _params in query._statements_and_parameters])
+                raise WriteTimeout("Coordinator node timed out", write_type=WriteType.BATCH)
+            return super().execute(query, params)
+
+    monkeypatch.setattr(standin.time, "sleep", lambda _seconds: None)
+    generation = standin.make_generation([-(2**62), 0, 2**62], datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+    session = TimingOutSession(timeouts=standin.WRITE_ATTEMPTS - 1)
+    standin.CdcTable(session, "ks", "t", generation, seed=5).update({"pk": 7, "ck": 1}, {"v2": 4})
+    assert len(session.batches) == standin.WRITE_ATTEMPTS
+    assert all(batch == session.batches[0] for batch in session.batches), "the same cells, timestamps and cdc$time"
+
+    always = TimingOutSession(timeouts=standin.WRITE_ATTEMPTS)
+    with pytest.raises(WriteTimeout):
+        standin.CdcTable(always, "ks", "t", generation, seed=5).update({"pk": 7, "ck": 1}, {"v2": 4})
+    assert len(always.batches) == standin.WRITE_ATTEMPTS
