@@ -45,33 +45,30 @@ def _date(value, where):
         raise GoLiveInputError("%s: %r is not a date (YYYY-MM-DD)" % (where, value)) from None
 
 
+def _checked_entries(variable, entries, fields, date_field, allowed, what):
+    """One variable's entries, each naming an allowed item and holding every field; its date parsed."""
+    checked = {}
+    for item_id, entry in sorted((entries or {}).items()):
+        where = "%s.%s" % (variable, item_id)
+        if item_id not in allowed:
+            raise GoLiveInputError(
+                "%s: no %s of the readiness map has this id; use the ids of playbooks/vars/readiness_checklist.yml"
+                % (where, what)
+            )
+        if any(not str((entry or {}).get(field) or "").strip() for field in fields):
+            raise GoLiveInputError("%s needs %s (docs/go-live.md#sign-offs-and-waivers)" % (where, ", ".join(fields)))
+        checked[item_id] = dict(entry, **{date_field: _date(entry[date_field], "%s.%s" % (where, date_field))})
+    return checked
+
+
 def check_declarations(items, signoffs, waivers):
     """Refuse sign-offs and waivers that name no map item or lack a field; return them with dates parsed."""
-    known = set(item["id"] for item in items)
     manual = set(item["id"] for item in items if item["kind"] == "manual")
-    checked = {"signoffs": {}, "waivers": {}}
-    for variable, entries, fields, allowed in (
-        ("cdc_golive_signoffs", signoffs, SIGNOFF_FIELDS, manual),
-        ("cdc_golive_waivers", waivers, WAIVER_FIELDS, known),
-    ):
-        for item_id, entry in sorted((entries or {}).items()):
-            where = "%s.%s" % (variable, item_id)
-            if item_id not in allowed:
-                what = "manual item" if variable == "cdc_golive_signoffs" else "item"
-                raise GoLiveInputError(
-                    "%s: no %s of the readiness map has this id; use the ids of playbooks/vars/readiness_checklist.yml"
-                    % (where, what)
-                )
-            missing = [field for field in fields if not str((entry or {}).get(field) or "").strip()]
-            if missing:
-                raise GoLiveInputError(
-                    "%s needs %s (docs/go-live.md#sign-offs-and-waivers)" % (where, ", ".join(fields))
-                )
-            parsed = dict(entry)
-            date_field = "date" if variable == "cdc_golive_signoffs" else "expires"
-            parsed[date_field] = _date(entry[date_field], "%s.%s" % (where, date_field))
-            checked["signoffs" if variable == "cdc_golive_signoffs" else "waivers"][item_id] = parsed
-    return checked["signoffs"], checked["waivers"]
+    known = set(item["id"] for item in items)
+    return (
+        _checked_entries("cdc_golive_signoffs", signoffs, SIGNOFF_FIELDS, "date", manual, "manual item"),
+        _checked_entries("cdc_golive_waivers", waivers, WAIVER_FIELDS, "expires", known, "item"),
+    )
 
 
 def _unwaived_outcome(item, results, docs_present):
