@@ -122,6 +122,31 @@ def section_counts(evaluated):
     return counts
 
 
+def merge_host_results(host_results):
+    """Per-host probe results (host -> probe -> result) as one result per probe.
+
+    A probe passes when it passed on every host that ran it; its evidence keeps each host's result
+    (failing hosts first, named in the result), the command and the latest time.
+    """
+    merged = {}
+    for host in sorted(host_results or {}):
+        for probe, result in sorted((host_results[host] or {}).items()):
+            merged.setdefault(probe, []).append((host, result or {}))
+    results = {}
+    for probe, by_host in merged.items():
+        failed = [host for host, result in by_host if not result.get("passed")]
+        evidence = {"by_host": dict((host, result.get("result")) for host, result in by_host)}
+        if failed:
+            evidence["failed_on"] = failed
+        results[probe] = {
+            "passed": not failed,
+            "command": by_host[0][1].get("command"),
+            "result": evidence,
+            "at": max(str(result.get("at") or "") for _, result in by_host) or None,
+        }
+    return results
+
+
 def build_report(items, results, signoffs, waivers, now, docs_present=None):
     """The whole report as a JSON-ready dict."""
     signoffs, waivers = check_declarations(items, signoffs, waivers)

@@ -39,6 +39,13 @@ options:
         evidence shown in the report.
     type: dict
     default: {}
+  host_results:
+    description:
+      - What each host's probes found, by host then probe name, each result as in O(results) (the go-live play
+        gathers them from every host). A probe passes when it passed on every host that ran it; the report shows
+        each host's result and names the hosts it failed on. A probe in O(results) too is judged by O(results).
+    type: dict
+    default: {}
   signoffs:
     description: Manual items signed, by item id, each with C(signer), C(date) (YYYY-MM-DD) and C(evidence).
     type: dict
@@ -109,6 +116,12 @@ sections:
   returned: always
   type: dict
   sample: {"Security": {"items": 12, "pass": 11, "fail": 1, "signed": 0, "pending": 0, "waived": 0}}
+report:
+  description:
+    - The whole report, as the JSON file holds it (also in check mode, where no file is written) - C(verdict),
+      C(failing), C(pending), C(sections) and C(items), each item with its outcome and evidence.
+  returned: always
+  type: dict
 json_path:
   description: The JSON report written (or that would be, in check mode).
   returned: always
@@ -127,7 +140,12 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.cdc.pipeline.plugins.module_utils.golive import GoLiveInputError, build_report, render_html
+from ansible_collections.cdc.pipeline.plugins.module_utils.golive import (
+    GoLiveInputError,
+    build_report,
+    merge_host_results,
+    render_html,
+)
 
 
 def write_file(module, path, content):
@@ -144,6 +162,7 @@ def main():
         argument_spec=dict(
             checklist=dict(type="list", elements="dict", required=True),
             results=dict(type="dict", default={}),
+            host_results=dict(type="dict", default={}),
             signoffs=dict(type="dict", default={}),
             waivers=dict(type="dict", default={}),
             docs_present=dict(type="list", elements="str"),
@@ -154,9 +173,10 @@ def main():
     )
     params = module.params
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    results = dict(merge_host_results(params["host_results"]), **params["results"])
     try:
         report = build_report(
-            params["checklist"], params["results"], params["signoffs"], params["waivers"], now, params["docs_present"]
+            params["checklist"], results, params["signoffs"], params["waivers"], now, params["docs_present"]
         )
     except GoLiveInputError as exc:
         module.fail_json(msg="The go-live report cannot be judged: %s" % exc)
@@ -182,6 +202,7 @@ def main():
         failing=report["failing"],
         pending=report["pending"],
         sections=report["sections"],
+        report=json.loads(json.dumps(report, default=str)),
         json_path=json_path,
         html_path=html_path,
     )

@@ -19,16 +19,10 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "inventories" / "example"
 BIN = Path(sys.executable).parent
-# group: (fewest hosts, must be odd)
-CHECKLIST_SIZES = {
-    "vault": (3, True),
-    "kafka": (3, True),
-    "scylla": (3, False),
-    "kafka_connect": (2, False),
-    "postgresql_primary": (1, False),
-    "postgresql_replica": (1, False),
-    "monitoring": (2, False),
-}
+# group: [fewest hosts, must be odd], as the go-live probe group_sizes judges a site
+CHECKLIST_SIZES = yaml.safe_load((REPO_ROOT / "roles" / "golive" / "vars" / "main.yml").read_text())[
+    "golive_group_sizes"
+]
 
 
 def ansible(*argv: str) -> subprocess.CompletedProcess:

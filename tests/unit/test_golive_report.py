@@ -73,6 +73,20 @@ def test_an_automated_item_without_a_live_result_fails():
     assert "no live probe ran" in result["items"][0]["reason"]
 
 
+def test_a_probe_run_on_several_hosts_passes_only_when_it_passed_on_each():
+    ran = {"command": "nft -j list chain inet cdc_filter input", "at": "2027-01-15T09:29:00Z"}
+    host_results = {
+        "node-1": {"firewall_default_deny": dict(ran, passed=True, result="policy drop")},
+        "node-2": {"firewall_default_deny": dict(ran, passed=False, result="policy accept", at="2027-01-15T09:29:05Z")},
+    }
+    merged = golive.merge_host_results(host_results)["firewall_default_deny"]
+    assert merged["passed"] is False
+    assert merged["result"] == {"by_host": {"node-1": "policy drop", "node-2": "policy accept"}, "failed_on": ["node-2"]}
+    assert (merged["command"], merged["at"]) == (ran["command"], "2027-01-15T09:29:05Z")
+    host_results["node-2"]["firewall_default_deny"]["passed"] = True
+    assert golive.merge_host_results(host_results)["firewall_default_deny"]["passed"] is True
+
+
 def test_an_unexpired_waiver_waives_a_failure_and_an_expired_one_does_not():
     waiver = {"reason": "accepted for the pilot", "signer": "Sam Lee", "expires": "2027-02-01"}
     waived = report(results={}, signoffs=SIGNED, waivers={"tls_everywhere": waiver})

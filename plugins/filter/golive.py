@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The go-live probes' judgements: what a probe's raw answer means, as the result the
+golive_report module reads ({passed, command, result, at}). The golive role's tasks fetch the
+answers; these functions decide, so the decisions are unit-tested (tests/unit/test_golive_filters.py).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DENYING_HOOKS = ("input", "forward")
+
+
+def _result(passed, command, found, at):
+    return {"passed": bool(passed), "command": command, "result": found, "at": at}
+
+
+def _series(series):
+    labels = ", ".join("%s=%s" % item for item in sorted((series.get("metric") or {}).items()))
+    return "{%s} %s" % (labels, (series.get("value") or [None, "?"])[1])
+
+
+def golive_prometheus_queries(probe):
+    """The two queries of one probe ({key: name, value: {offenders, present}}), as uri loop items."""
+    return [{"probe": probe["key"], "part": part, "query": probe["value"][part]} for part in ("offenders", "present")]
+
+
+def golive_prometheus_results(answers, server, at):
+    """Each Prometheus probe judged from the uri results of its two queries on one server.
+
+    answers: the `results` of a uri loop whose items are {probe, part, query}, part `offenders`
+    (every series is a failure) or `present` (must return a series, else the data is missing).
+    A probe fails when Prometheus did not answer, when its data is missing, or on any offender.
+    """
+    by_probe = {}
+    for answer in answers or []:
+        item = answer.get("item") or {}
+        by_probe.setdefault(item.get("probe"), {})[item.get("part")] = answer
+    results = {}
+    for probe, parts in sorted(by_probe.items()):
+        errors, series = [], {}
+        for part in ("offenders", "present"):
+            answer = parts.get(part) or {}
+            body = answer.get("json") or {}
+            if body.get("status") == "success":
+                series[part] = body.get("data", {}).get("result") or []
+            else:
+                errors.append(
+                    "%s: %s"
+                    % (part, body.get("error") or answer.get("msg") or "no answer (status %s)" % answer.get("status"))
+                )
+        query = ((parts.get("offenders") or {}).get("item") or {}).get("query")
+        needed = ((parts.get("present") or {}).get("item") or {}).get("query")
+        if errors:
+            passed, found = False, "Prometheus did not answer: " + "; ".join(errors)
+        elif not series["present"]:
+            passed, found = False, "no series of %s: the data this probe reads is missing" % needed
+        elif series["offenders"]:
+            passed, found = False, [_series(one) for one in series["offenders"]]
+        else:
+            passed, found = True, "no offender among %d series of %s" % (len(series["present"]), needed)
+        results[probe] = _result(passed, "Prometheus %s: %s" % (server, query), found, at)
+    return results
+
+
+def golive_firewall_result(ruleset, at):
+    """firewall_default_deny from `nft --json list ruleset`: input and forward each have a base
+    chain with policy drop. A packet must be accepted by every base chain of its hook, so one
+    dropping chain a hook (the common role's cdc_filter) makes the host deny by default, whatever
+    other tables add."""
+    chains = [
+        entry["chain"]
+        for entry in (ruleset or {}).get("nftables", [])
+        if "chain" in entry and entry["chain"].get("hook") in DENYING_HOOKS
+    ]
+    dropping = set(chain["hook"] for chain in chains if chain.get("policy") == "drop")
+    described = [
+        "%s %s %s: hook %s, policy %s"
+        % (chain.get("family"), chain.get("table"), chain.get("name"), chain["hook"], chain.get("policy", "accept"))
+        for chain in chains
+    ]
+    missing = [hook for hook in DENYING_HOOKS if hook not in dropping]
+    if missing:
+        described.append("no chain drops by default on hook %s" % ", ".join(missing))
+    return _result(not missing, "nft --json list ruleset", described, at)
+
+
+def golive_connector_result(info, at):
+    """connector_state from cdc.pipeline.kafka_connector_info: at least one connector, each RUNNING
+    with at least one task and every task RUNNING (a PAUSED or STOPPED connector carries no data)."""
+    connectors = (info or {}).get("connectors") or []
+    found, passed = [], bool(connectors)
+    for connector in connectors:
+        tasks = connector.get("tasks") or []
+        states = ", ".join("task %s %s" % (task.get("id"), task.get("state")) for task in tasks) or "no task"
+        healthy = (
+            connector.get("state") == "RUNNING" and tasks and all(task.get("state") == "RUNNING" for task in tasks)
+        )
+        passed = passed and bool(healthy)
+        found.append("%s: %s (%s)" % (connector.get("name"), connector.get("state"), states))
+    if not connectors:
+        found.append("the Connect cluster has no connector")
+    return _result(
+        passed, "GET %s/connectors?expand=status" % ((info or {}).get("worker") or {}).get("url", ""), found, at
+    )
+
+
+# What a TLS-only server says to a plaintext client (a PostgreSQL or PgBouncer refusal, an HTTPS
+# server's answer to HTTP). An answer without these words is not a proven refusal.
+PLAINTEXT_REFUSALS = ("no encryption", "ssl off", "ssl required", "https", "tls", "ssl")
+NOTHING_LISTENS = ("connection refused", "timed out", "no route to host", "name or service not known")
+
+
+def golive_plaintext_targets(listeners, groups, hostvars, disabled=None):
+    """Every (listener, host) pair to probe: listeners are {name, group, port, port_var, protocol};
+    a host's own value of port_var (the role's port variable, set in the inventory) wins. Listeners
+    named in `disabled` (name -> reason) are left out."""
+    targets = []
+    for listener in listeners or []:
+        if listener["name"] in (disabled or {}):
+            continue
+        for host in groups.get(listener["group"], []):
+            variables = hostvars.get(host, {})
+            targets.append(
+                {
+                    "name": listener["name"],
+                    "host": host,
+                    "address": variables.get("cdc_address") or variables.get("ansible_host") or host,
+                    "port": int(variables.get(listener.get("port_var") or "", listener["port"])),
+                    "protocol": listener.get("protocol", "http"),
+                }
+            )
+    return targets
+
+
+def _plaintext_outcome(target, answer):
+    """(refused, what was seen) for one listener's answer to a plaintext client."""
+    if target["protocol"] == "postgresql":
+        seen = (answer.get("conn_err_msg") or answer.get("msg") or "").strip()
+        if answer.get("is_available"):
+            return False, "accepted a session without TLS"
+    else:
+        status = answer.get("status")
+        seen = ("HTTP %s %s" % (status, answer.get("content") or answer.get("msg") or "")).strip()
+        if isinstance(status, int) and status > 0 and not (status == 400 and "https" in seen.lower()):
+            return False, "answered plain HTTP: " + seen[:200]
+    lowered = seen.lower()
+    if any(words in lowered for words in NOTHING_LISTENS):
+        return False, "nothing listens: " + seen[:200]
+    if target["protocol"] == "postgresql" and not any(words in lowered for words in PLAINTEXT_REFUSALS):
+        return False, "not refused for want of TLS: " + seen[:200]
+    return True, "refused: " + (seen[:200] or "closed without an answer")
+
+
+def golive_plaintext_result(answers, at, disabled=None):
+    """refuses_plaintext from the answers of every listener (loop results whose items are targets of
+    golive_plaintext_targets): each must refuse a plaintext client while listening. The listeners
+    left out (`disabled`, name -> reason) are named with their reason."""
+    found, passed = [], bool(answers)
+    for answer in answers or []:
+        target = answer.get("item") or {}
+        refused, seen = _plaintext_outcome(target, answer)
+        passed = passed and refused
+        found.append(
+            "%s %s:%s (%s): %s"
+            % (target.get("name"), target.get("host"), target.get("port"), target.get("protocol"), seen)
+        )
+    if not answers:
+        found.append("no listener was probed")
+    for name, reason in sorted((disabled or {}).items()):
+        found.append("%s: not probed (%s)" % (name, reason))
+    return _result(passed, "a plaintext client (HTTP, or PostgreSQL with sslmode=disable) to each listener", found, at)
+
+
+def golive_group_sizes_result(groups, sizes, answered, at):
+    """group_sizes: each group of `sizes` ({group: [fewest, must_be_odd]}) has enough hosts (an odd
+    number where a quorum needs it), and every host of the inventory answered this run's probes."""
+    found, passed = [], True
+    for group, (fewest, odd) in sorted(sizes.items()):
+        count = len(groups.get(group, []))
+        short = count < fewest or (odd and count % 2 == 0)
+        passed = passed and not short
+        found.append(
+            "%s: %d host(s)%s"
+            % (group, count, ", needs %d%s" % (fewest, " and an odd number" if odd else "") if short else "")
+        )
+    silent = sorted(set(groups.get("all", [])) - set(answered or []))
+    if silent:
+        passed = False
+        found.append("did not answer: %s" % ", ".join(silent))
+    return _result(passed, "inventory groups, and the hosts that answered", found, at)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "golive_prometheus_queries": golive_prometheus_queries,
+            "golive_prometheus_results": golive_prometheus_results,
+            "golive_firewall_result": golive_firewall_result,
+            "golive_connector_result": golive_connector_result,
+            "golive_plaintext_targets": golive_plaintext_targets,
+            "golive_plaintext_result": golive_plaintext_result,
+            "golive_group_sizes_result": golive_group_sizes_result,
+        }

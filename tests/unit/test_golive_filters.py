@@ -1,0 +1,222 @@
+"""The go-live probes' judgements (plugins/filter/golive.py) and the golive role's probe lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from plugins.filter.golive import (
+    golive_connector_result,
+    golive_firewall_result,
+    golive_group_sizes_result,
+    golive_plaintext_result,
+    golive_plaintext_targets,
+    golive_prometheus_queries,
+    golive_prometheus_results,
+)
+
+pytestmark = pytest.mark.unit
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ROLE = REPO_ROOT / "roles" / "golive"
+AT = "2027-01-15T09:30:00Z"
+
+
+def answer(probe, part, result=None, error=None, query="q"):
+    item = {"probe": probe, "part": part, "query": query}
+    if error:
+        return {"item": item, "status": -1, "msg": error}
+    return {"item": item, "status": 200, "json": {"status": "success", "data": {"result": result or []}}}
+
+
+SERIES = {"metric": {"instance": "node-4", "stanza": "cdc"}, "value": [1800000000, "100000"]}
+
+
+# --- Prometheus probes ---------------------------------------------------------------------------
+
+
+def test_a_probe_passes_only_with_its_data_present_and_no_offender():
+    results = golive_prometheus_results(
+        [
+            answer("backup_age", "offenders", query="time() - x > 26 * 3600"),
+            answer("backup_age", "present", [SERIES], query="x"),
+            answer("cert_validity", "offenders", [SERIES]),
+            answer("cert_validity", "present", [SERIES, SERIES]),
+        ],
+        "10.0.0.61",
+        AT,
+    )
+    assert results["backup_age"] == {
+        "passed": True,
+        "command": "Prometheus 10.0.0.61: time() - x > 26 * 3600",
+        "result": "no offender among 1 series of x",
+        "at": AT,
+    }
+    assert results["cert_validity"]["passed"] is False
+    assert results["cert_validity"]["result"] == ["{instance=node-4, stanza=cdc} 100000"]
+
+
+def test_missing_data_or_no_answer_fails_the_probe_instead_of_passing_on_silence():
+    missing = golive_prometheus_results(
+        [answer("backup_age", "offenders"), answer("backup_age", "present", query="x")], "p", AT
+    )["backup_age"]
+    assert (missing["passed"], missing["result"]) == (False, "no series of x: the data this probe reads is missing")
+    down = golive_prometheus_results(
+        [answer("up", "offenders", error="Connection refused"), answer("up", "present", [SERIES])], "p", AT
+    )["up"]
+    assert down["passed"] is False and "Connection refused" in down["result"]
+
+
+def test_every_prometheus_probe_of_the_role_becomes_two_queries():
+    probes = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["golive_prometheus_probes"]
+    for name, queries in probes.items():
+        items = golive_prometheus_queries({"key": name, "value": queries})
+        assert [(item["probe"], item["part"]) for item in items] == [(name, "offenders"), (name, "present")]
+
+
+# --- firewall -------------------------------------------------------------------------------------
+
+
+def chain(hook, policy, table="cdc_filter"):
+    return {"chain": {"family": "inet", "table": table, "name": hook, "hook": hook, "policy": policy}}
+
+
+def test_the_firewall_denies_by_default_when_each_hook_has_a_dropping_chain():
+    ruleset = {
+        "nftables": [
+            {"metainfo": {}},
+            chain("input", "drop"),
+            chain("forward", "drop"),
+            chain("input", "accept", "podman"),
+        ]
+    }
+    result = golive_firewall_result(ruleset, AT)
+    assert result["passed"] is True
+    assert "inet podman input: hook input, policy accept" in result["result"]
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [chain("input", "accept"), chain("forward", "drop")],
+        [chain("input", "drop")],
+        [],
+    ],
+)
+def test_a_hook_without_a_dropping_chain_fails_and_is_named(entries):
+    result = golive_firewall_result({"nftables": entries}, AT)
+    assert result["passed"] is False
+    assert result["result"][-1].startswith("no chain drops by default on hook")
+
+
+# --- connectors -----------------------------------------------------------------------------------
+
+
+def connector(name, state="RUNNING", tasks=("RUNNING",)):
+    return {"name": name, "state": state, "tasks": [{"id": i, "state": s} for i, s in enumerate(tasks)]}
+
+
+def test_connectors_pass_only_when_each_runs_with_every_task_running():
+    info = {"worker": {"url": "https://w:8083"}, "connectors": [connector("scylla-source"), connector("postgres-sink")]}
+    assert golive_connector_result(info, AT)["passed"] is True
+    for broken in (
+        connector("postgres-sink", "STOPPED", ()),
+        connector("postgres-sink", tasks=("FAILED",)),
+        connector("postgres-sink", tasks=()),
+    ):
+        result = golive_connector_result(dict(info, connectors=[connector("scylla-source"), broken]), AT)
+        assert result["passed"] is False
+        assert any(line.startswith("postgres-sink:") for line in result["result"])
+    assert golive_connector_result({"connectors": []}, AT)["passed"] is False
+
+
+# --- plaintext ------------------------------------------------------------------------------------
+
+
+def test_listeners_expand_over_their_group_with_the_hosts_own_port():
+    targets = golive_plaintext_targets(
+        [
+            {
+                "name": "PostgreSQL",
+                "group": "postgresql",
+                "port": 5432,
+                "port_var": "postgresql_port",
+                "protocol": "postgresql",
+            }
+        ],
+        {"postgresql": ["pg-1", "pg-2"]},
+        {"pg-1": {"cdc_address": "10.0.4.11"}, "pg-2": {"cdc_address": "10.0.4.12", "postgresql_port": 5433}},
+    )
+    assert [(t["host"], t["address"], t["port"]) for t in targets] == [
+        ("pg-1", "10.0.4.11", 5432),
+        ("pg-2", "10.0.4.12", 5433),
+    ]
+
+
+def http(status, text="", port=8200):
+    return {
+        "item": {"name": "x", "host": "h", "port": port, "protocol": "http"},
+        "status": status,
+        "msg": text,
+        "content": "",
+    }
+
+
+def pg(available, error):
+    return {
+        "item": {"name": "PostgreSQL", "host": "pg-1", "port": 5432, "protocol": "postgresql"},
+        "is_available": available,
+        "conn_err_msg": error,
+    }
+
+
+@pytest.mark.parametrize(
+    ("answers", "passed"),
+    [
+        ([http(-1, "Request failed: Remote end closed connection without response")], True),
+        ([http(400, "Client sent an HTTP request to an HTTPS server.")], True),
+        ([pg(False, 'no pg_hba.conf entry for host "10.0.0.1", user "u", database "postgres", no encryption')], True),
+        ([pg(False, "FATAL:  SSL required")], True),
+        # negative controls: a plain answer, nothing listening, a plaintext session reaching authentication
+        ([http(200, "OK")], False),
+        ([http(404, "Not Found")], False),
+        ([http(-1, "Request failed: <urlopen error [Errno 111] Connection refused>")], False),
+        ([pg(False, 'password authentication failed for user "u"')], False),
+        ([pg(True, "")], False),
+        ([], False),
+    ],
+)
+def test_a_listener_passes_only_when_it_listens_and_refuses_plaintext(answers, passed):
+    assert golive_plaintext_result(answers, AT)["passed"] is passed
+
+
+# --- group sizes ----------------------------------------------------------------------------------
+
+
+def test_group_sizes_need_enough_hosts_an_odd_quorum_and_every_host_answering():
+    sizes = {"kafka": [3, True], "kafka_connect": [2, False]}
+    groups = {"all": ["k1", "k2", "k3", "c1", "c2"], "kafka": ["k1", "k2", "k3"], "kafka_connect": ["c1", "c2"]}
+    assert golive_group_sizes_result(groups, sizes, groups["all"], AT)["passed"] is True
+    silent = golive_group_sizes_result(groups, sizes, ["k1", "k2", "k3", "c1"], AT)
+    assert silent["passed"] is False and silent["result"][-1] == "did not answer: c2"
+    even = dict(groups, kafka=["k1", "k2", "k3", "k4"])
+    assert golive_group_sizes_result(even, sizes, groups["all"] + ["k4"], AT)["result"][0] == (
+        "kafka: 4 host(s), needs 3 and an odd number"
+    )
+
+
+# --- the role's probe lists -----------------------------------------------------------------------
+
+
+def test_the_role_runs_only_probes_the_map_names_and_lists_them_once():
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    checklist = yaml.safe_load((REPO_ROOT / "playbooks" / "vars" / "readiness_checklist.yml").read_text())
+    named = {item["probe"] for item in checklist["readiness_checklist"] if item.get("probe")}
+    probes = role_vars["golive_all_probes"]
+    assert len(probes) == len(set(probes)) and set(probes) <= named
+    assert set(role_vars["golive_prometheus_probes"]) <= set(probes)
+    for entry_point in specs.values():
+        assert entry_point["options"]["golive_only_probes"]["choices"] == probes
