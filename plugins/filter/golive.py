@@ -113,7 +113,7 @@ PLAINTEXT_REFUSALS = ("no encryption", "ssl off", "ssl required", "https", "tls"
 NOTHING_LISTENS = ("connection refused", "timed out", "no route to host", "name or service not known")
 
 
-def golive_plaintext_targets(listeners, groups, hostvars, disabled=None):
+def golive_listener_targets(listeners, groups, hostvars, disabled=None):
     """Every (listener, host) pair to probe: listeners are {name, group, port, port_var, protocol};
     a host's own value of port_var (the role's port variable, set in the inventory) wins. Listeners
     named in `disabled` (name -> reason) are left out."""
@@ -130,6 +130,7 @@ def golive_plaintext_targets(listeners, groups, hostvars, disabled=None):
                     "address": variables.get("cdc_address") or variables.get("ansible_host") or host,
                     "port": int(variables.get(listener.get("port_var") or "", listener["port"])),
                     "protocol": listener.get("protocol", "http"),
+                    "client_cert": bool(listener.get("client_cert", False)),
                 }
             )
     return targets
@@ -156,7 +157,7 @@ def _plaintext_outcome(target, answer):
 
 def golive_plaintext_result(answers, at, disabled=None):
     """refuses_plaintext from the answers of every listener (loop results whose items are targets of
-    golive_plaintext_targets): each must refuse a plaintext client while listening. The listeners
+    golive_listener_targets): each must refuse a plaintext client while listening. The listeners
     left out (`disabled`, name -> reason) are named with their reason."""
     found, passed = [], bool(answers)
     for answer in answers or []:
@@ -172,6 +173,40 @@ def golive_plaintext_result(answers, at, disabled=None):
     for name, reason in sorted((disabled or {}).items()):
         found.append("%s: not probed (%s)" % (name, reason))
     return _result(passed, "a plaintext client (HTTP, or PostgreSQL with sslmode=disable) to each listener", found, at)
+
+
+# What a TLS client without a certificate hears from a server that requires one: the handshake
+# refused (an alert), or the connection dropped during it.
+CERTIFICATE_REFUSALS = ("certificate required", "bad certificate", "handshake failure", "alert", "eof", "reset by peer")
+
+
+def golive_client_cert_result(answers, at, disabled=None):
+    """requires_client_cert from HTTPS requests without a client certificate to every listener that
+    requires one: each must refuse the handshake while listening. An HTTP answer of any status means
+    the TLS session was accepted without a certificate."""
+    found, passed = [], bool(answers)
+    for answer in answers or []:
+        target = answer.get("item") or {}
+        status = answer.get("status")
+        seen = (answer.get("msg") or "").strip()
+        lowered = seen.lower()
+        if isinstance(status, int) and status > 0:
+            refused, seen = False, "answered HTTP %s without a client certificate" % status
+        elif any(words in lowered for words in NOTHING_LISTENS):
+            refused, seen = False, "nothing listens: " + seen[:200]
+        elif any(words in lowered for words in CERTIFICATE_REFUSALS):
+            refused, seen = True, "refused: " + seen[:200]
+        else:
+            refused, seen = False, "not refused for want of a certificate: " + seen[:200]
+        passed = passed and refused
+        found.append("%s %s:%s: %s" % (target.get("name"), target.get("host"), target.get("port"), seen))
+    if not answers:
+        found.append("no listener was probed")
+    for name, reason in sorted((disabled or {}).items()):
+        found.append("%s: not probed (%s)" % (name, reason))
+    return _result(
+        passed, "an HTTPS request without a client certificate to each listener that requires one", found, at
+    )
 
 
 def golive_group_sizes_result(groups, sizes, answered, at):
@@ -200,7 +235,8 @@ class FilterModule(object):
             "golive_prometheus_results": golive_prometheus_results,
             "golive_firewall_result": golive_firewall_result,
             "golive_connector_result": golive_connector_result,
-            "golive_plaintext_targets": golive_plaintext_targets,
+            "golive_listener_targets": golive_listener_targets,
             "golive_plaintext_result": golive_plaintext_result,
             "golive_group_sizes_result": golive_group_sizes_result,
+            "golive_client_cert_result": golive_client_cert_result,
         }

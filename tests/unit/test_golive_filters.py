@@ -8,11 +8,12 @@ import pytest
 import yaml
 
 from plugins.filter.golive import (
+    golive_client_cert_result,
     golive_connector_result,
     golive_firewall_result,
     golive_group_sizes_result,
+    golive_listener_targets,
     golive_plaintext_result,
-    golive_plaintext_targets,
     golive_prometheus_queries,
     golive_prometheus_results,
 )
@@ -136,7 +137,7 @@ def test_connectors_pass_only_when_each_runs_with_every_task_running():
 
 
 def test_listeners_expand_over_their_group_with_the_hosts_own_port():
-    targets = golive_plaintext_targets(
+    targets = golive_listener_targets(
         [
             {
                 "name": "PostgreSQL",
@@ -149,9 +150,9 @@ def test_listeners_expand_over_their_group_with_the_hosts_own_port():
         {"postgresql": ["pg-1", "pg-2"]},
         {"pg-1": {"cdc_address": "10.0.4.11"}, "pg-2": {"cdc_address": "10.0.4.12", "postgresql_port": 5433}},
     )
-    assert [(t["host"], t["address"], t["port"]) for t in targets] == [
-        ("pg-1", "10.0.4.11", 5432),
-        ("pg-2", "10.0.4.12", 5433),
+    assert [(t["host"], t["address"], t["port"], t["client_cert"]) for t in targets] == [
+        ("pg-1", "10.0.4.11", 5432, False),
+        ("pg-2", "10.0.4.12", 5433, False),
     ]
 
 
@@ -190,6 +191,28 @@ def pg(available, error):
 )
 def test_a_listener_passes_only_when_it_listens_and_refuses_plaintext(answers, passed):
     assert golive_plaintext_result(answers, AT)["passed"] is passed
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "passed"),
+    [
+        (
+            -1,
+            "<urlopen error [SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required>",
+            True,
+        ),
+        (-1, "Request failed: <urlopen error EOF occurred in violation of protocol (_ssl.c:2427)>", True),
+        # negative controls: served without a certificate, nothing listening, a plain HTTP server
+        (200, "OK", False),
+        (401, "Unauthorized", False),
+        (-1, "Request failed: <urlopen error [Errno 111] Connection refused>", False),
+        (-1, "Request failed: <urlopen error [SSL: WRONG_VERSION_NUMBER] wrong version number>", False),
+    ],
+)
+def test_a_listener_requiring_a_client_certificate_must_refuse_the_handshake_without_one(status, message, passed):
+    answer = {"item": {"name": "Prometheus", "host": "mon-1", "port": 9090}, "status": status, "msg": message}
+    assert golive_client_cert_result([answer], AT)["passed"] is passed
+    assert golive_client_cert_result([], AT)["passed"] is False
 
 
 # --- group sizes ----------------------------------------------------------------------------------

@@ -81,7 +81,10 @@ def test_a_probe_run_on_several_hosts_passes_only_when_it_passed_on_each():
     }
     merged = golive.merge_host_results(host_results)["firewall_default_deny"]
     assert merged["passed"] is False
-    assert merged["result"] == {"by_host": {"node-1": "policy drop", "node-2": "policy accept"}, "failed_on": ["node-2"]}
+    assert merged["result"] == {
+        "by_host": {"node-1": "policy drop", "node-2": "policy accept"},
+        "failed_on": ["node-2"],
+    }
     assert (merged["command"], merged["at"]) == (ran["command"], "2027-01-15T09:29:05Z")
     host_results["node-2"]["firewall_default_deny"]["passed"] = True
     assert golive.merge_host_results(host_results)["firewall_default_deny"]["passed"] is True
