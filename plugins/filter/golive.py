@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 DENYING_HOOKS = ("input", "forward")
 
 
@@ -65,11 +67,18 @@ def golive_prometheus_results(answers, server, at):
     return results
 
 
-def golive_firewall_result(ruleset, at):
-    """firewall_default_deny from `nft --json list ruleset`: input and forward each have a base
-    chain with policy drop. A packet must be accepted by every base chain of its hook, so one
-    dropping chain a hook (the common role's cdc_filter) makes the host deny by default, whatever
-    other tables add."""
+def golive_firewall_result(command, at):
+    """firewall_default_deny from the result of `nft --json list ruleset`: input and forward each
+    have a base chain with policy drop. A packet must be accepted by every base chain of its hook,
+    so one dropping chain a hook (the common role's cdc_filter) makes the host deny by default,
+    whatever other tables add. A command that failed (no nft) fails the probe with its error."""
+    if command.get("rc") != 0:
+        error = (command.get("stderr") or command.get("msg") or "no output").strip()
+        return _result(False, "nft --json list ruleset", ["nft failed: " + error[:300]], at)
+    try:
+        ruleset = json.loads(command.get("stdout") or "{}")
+    except ValueError:
+        return _result(False, "nft --json list ruleset", ["nft printed no JSON"], at)
     chains = [
         entry["chain"]
         for entry in (ruleset or {}).get("nftables", [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -80,19 +81,23 @@ def test_every_prometheus_probe_of_the_role_becomes_two_queries():
 # --- firewall -------------------------------------------------------------------------------------
 
 
+def nft(entries):
+    return {"rc": 0, "stdout": json.dumps({"nftables": entries}), "stderr": ""}
+
+
 def chain(hook, policy, table="cdc_filter"):
     return {"chain": {"family": "inet", "table": table, "name": hook, "hook": hook, "policy": policy}}
 
 
 def test_the_firewall_denies_by_default_when_each_hook_has_a_dropping_chain():
-    ruleset = {
-        "nftables": [
+    ruleset = nft(
+        [
             {"metainfo": {}},
             chain("input", "drop"),
             chain("forward", "drop"),
             chain("input", "accept", "podman"),
         ]
-    }
+    )
     result = golive_firewall_result(ruleset, AT)
     assert result["passed"] is True
     assert "inet podman input: hook input, policy accept" in result["result"]
@@ -107,9 +112,14 @@ def test_the_firewall_denies_by_default_when_each_hook_has_a_dropping_chain():
     ],
 )
 def test_a_hook_without_a_dropping_chain_fails_and_is_named(entries):
-    result = golive_firewall_result({"nftables": entries}, AT)
+    result = golive_firewall_result(nft(entries), AT)
     assert result["passed"] is False
     assert result["result"][-1].startswith("no chain drops by default on hook")
+
+
+def test_no_nft_fails_the_probe_with_its_error():
+    result = golive_firewall_result({"rc": 2, "stdout": "", "stderr": "No such file or directory: nft"}, AT)
+    assert (result["passed"], result["result"]) == (False, ["nft failed: No such file or directory: nft"])
 
 
 # --- connectors -----------------------------------------------------------------------------------
