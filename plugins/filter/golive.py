@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 DENYING_HOOKS = ("input", "forward")
 
@@ -218,6 +219,34 @@ def golive_client_cert_result(answers, at, disabled=None):
     )
 
 
+DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+def _duration_seconds(text):
+    """Seconds of a Prometheus duration (30d, 720h, 1w2d, 1y), None when it is not one."""
+    matches = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text or "")
+    if not matches or "".join(number + unit for number, unit in matches) != text:
+        return None
+    return sum(int(number) * DURATION_UNITS[unit] for number, unit in matches)
+
+
+def golive_retention_result(answer, min_days, max_days, at):
+    """metrics_retention from a Prometheus server's /api/v1/status/flags: storage.tsdb.retention.time
+    (or the older storage.tsdb.retention) within min_days..max_days."""
+    flags = ((answer or {}).get("json") or {}).get("data") or {}
+    command = "GET /api/v1/status/flags: storage.tsdb.retention.time"
+    if not flags:
+        seen = (answer or {}).get("msg") or "no answer (status %s)" % (answer or {}).get("status")
+        return _result(False, command, "Prometheus did not answer: %s" % seen, at)
+    value = flags.get("storage.tsdb.retention.time") or flags.get("storage.tsdb.retention") or ""
+    seconds = _duration_seconds(value)
+    if seconds is None:
+        return _result(False, command, "no retention time among the flags (%r)" % value, at)
+    days = seconds / 86400.0
+    passed = min_days <= days <= max_days
+    return _result(passed, command, "%s (%g days; allowed %s-%s)" % (value, days, min_days, max_days), at)
+
+
 def golive_group_sizes_result(groups, sizes, answered, at):
     """group_sizes: each group of `sizes` ({group: [fewest, must_be_odd]}) has enough hosts (an odd
     number where a quorum needs it), and every host of the inventory answered this run's probes."""
@@ -248,4 +277,5 @@ class FilterModule(object):
             "golive_plaintext_result": golive_plaintext_result,
             "golive_group_sizes_result": golive_group_sizes_result,
             "golive_client_cert_result": golive_client_cert_result,
+            "golive_retention_result": golive_retention_result,
         }

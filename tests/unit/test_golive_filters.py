@@ -17,6 +17,7 @@ from plugins.filter.golive import (
     golive_plaintext_result,
     golive_prometheus_queries,
     golive_prometheus_results,
+    golive_retention_result,
 )
 
 pytestmark = pytest.mark.unit
@@ -76,6 +77,29 @@ def test_every_prometheus_probe_of_the_role_becomes_two_queries():
     for name, queries in probes.items():
         items = golive_prometheus_queries({"key": name, "value": queries})
         assert [(item["probe"], item["part"]) for item in items] == [(name, "offenders"), (name, "present")]
+
+
+@pytest.mark.parametrize(
+    ("flag", "passed"),
+    [
+        ("30d", True),
+        ("720h", True),
+        ("12w", True),
+        ("90d", True),
+        ("15d", False),
+        ("1y", False),
+        ("30x", False),
+        ("", False),
+    ],
+)
+def test_retention_from_the_flag_prometheus_runs_with(flag, passed):
+    answer = {"status": 200, "json": {"status": "success", "data": {"storage.tsdb.retention.time": flag}}}
+    assert golive_retention_result(answer, 30, 90, AT)["passed"] is passed
+
+
+def test_retention_without_an_answer_fails():
+    result = golive_retention_result({"status": -1, "msg": "Connection refused"}, 30, 90, AT)
+    assert (result["passed"], result["result"]) == (False, "Prometheus did not answer: Connection refused")
 
 
 # --- firewall -------------------------------------------------------------------------------------
