@@ -142,7 +142,7 @@ def merge_host_results(host_results):
             "passed": not failed,
             "command": by_host[0][1].get("command"),
             "result": evidence,
-            "at": max(str(result.get("at") or "") for _, result in by_host) or None,
+            "at": max(str(result.get("at") or "") for result in dict(by_host).values()) or None,
         }
     return results
 
