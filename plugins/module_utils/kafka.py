@@ -29,7 +29,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import 
 
 KAFKA_IMPORT_ERROR = None
 try:
-    from confluent_kafka import KafkaException, TopicCollection
+    from confluent_kafka import KafkaException, TopicCollection, TopicPartition
     from confluent_kafka.admin import (
         AclBinding,
         AclBindingFilter,
@@ -42,6 +42,7 @@ try:
         ConfigSource,
         NewPartitions,
         NewTopic,
+        OffsetSpec,
         ResourcePatternType,
         ResourceType,
         ScramCredentialInfo,
@@ -419,6 +420,19 @@ class KafkaAdmin:
         futures = self.admin.describe_configs([resource], request_timeout=self.timeout)
         entries = self.wait(list(futures.values())[0], "describe the configs of broker %s" % broker_id)
         return dict((key, config_entry_dict(entry)) for key, entry in entries.items())
+
+    def partition_offsets(self, partitions):
+        """{(topic, partition): {"earliest": int, "latest": int}} of (topic, partition) pairs."""
+        offsets = {}
+        if not partitions:
+            return offsets
+        for which, spec in (("earliest", OffsetSpec.earliest()), ("latest", OffsetSpec.latest())):
+            request = dict((TopicPartition(topic, partition), spec) for topic, partition in partitions)
+            futures = self.admin.list_offsets(request, request_timeout=self.timeout)
+            for key, future in futures.items():
+                info = self.wait(future, "list the %s offset of %s-%d" % (which, key.topic, key.partition))
+                offsets.setdefault((key.topic, key.partition), {})[which] = int(info.offset)
+        return offsets
 
     def list_topics(self):
         try:

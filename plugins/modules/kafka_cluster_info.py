@@ -39,6 +39,26 @@ options:
     type: list
     elements: str
     default: []
+  configs:
+    description:
+      - Topic settings to return for each topic in RV(topics[].configs), by name, for example C(retention.ms) or
+        C(cleanup.policy). Each is the value in force, set on the topic or inherited from the broker.
+    type: list
+    elements: str
+    default: []
+  broker_configs:
+    description:
+      - Broker settings to return for each broker in RV(brokers[].configs), by name, for example
+        C(auto.create.topics.enable). Each is the value in force on that broker.
+    type: list
+    elements: str
+    default: []
+  offsets:
+    description:
+      - Also read each partition's earliest and latest offset (RV(topics[].partitions)) and the records each
+        topic holds (RV(topics[].records)), for example to see whether a dead letter queue is empty.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -57,6 +77,18 @@ EXAMPLES = r"""
       - kafka_state.brokers | length == 3
       - kafka_state.summary.healthy
     fail_msg: "under-replicated: {{ kafka_state.summary.under_replicated }}, offline: {{ kafka_state.summary.offline }}"
+
+- name: Retention and cleanup policy of every topic, auto-creation on every broker, what each topic holds
+  cdc.pipeline.kafka_cluster_info:
+    bootstrap_servers: ["10.0.0.21:9092"]
+    sasl_username: admin
+    sasl_password: "{{ kafka_admin_password }}"
+    ca_cert: /etc/cdc/pki/root-ca.pem
+    configs: [retention.ms, cleanup.policy]
+    broker_configs: [auto.create.topics.enable]
+    offsets: true
+  delegate_to: localhost
+  register: kafka_settings
 """
 
 RETURN = r"""
@@ -88,6 +120,9 @@ brokers:
     rack:
       description: C(broker.rack), or null.
       type: str
+    configs:
+      description: The settings of O(broker_configs) in force on this broker (name to value; null when unset).
+      type: dict
 topics:
   description: Per topic name, its partitions and settings.
   returned: always
@@ -95,7 +130,8 @@ topics:
   contains:
     partitions:
       description:
-        - One entry per partition with C(partition), C(leader) (-1 without one), C(replicas) and C(isr) (broker ids).
+        - One entry per partition with C(partition), C(leader) (-1 without one), C(replicas) and C(isr) (broker ids);
+          with O(offsets), also C(earliest_offset) and C(latest_offset).
       type: list
       elements: dict
     partition_count:
@@ -106,6 +142,14 @@ topics:
       type: int
     min_insync_replicas:
       description: Effective C(min.insync.replicas) of the topic (null if it could not be read).
+      type: int
+    configs:
+      description: The settings of O(configs) in force on the topic (name to value; null when unknown).
+      type: dict
+    records:
+      description:
+        - With O(offsets), the records the topic holds (latest minus earliest offset, summed over its partitions;
+          transaction markers count as records).
       type: int
   sample:
     cdc.events:
@@ -225,6 +269,20 @@ def min_isr_of(config):
         return None
 
 
+def chosen_values(config, names):
+    """{name: value} of the settings named, from a describe_configs answer (null where absent)."""
+    return dict((name, (config.get(name) or {}).get("value")) for name in names)
+
+
+def add_offsets(partitions, offsets):
+    """Adds earliest_offset and latest_offset to each partition entry, from partition_offsets()."""
+    for topic, entries in partitions.items():
+        for entry in entries:
+            found = offsets.get((topic, entry["partition"]), {})
+            entry["earliest_offset"] = found.get("earliest", 0)
+            entry["latest_offset"] = found.get("latest", 0)
+
+
 def run(module, admin):
     cluster = admin.cluster
     brokers = sorted(
@@ -240,9 +298,16 @@ def run(module, admin):
     names = sorted(name for name in visible if not requested or name in requested)
     missing = sorted(set(name for name in requested if name not in visible))
 
+    for broker in brokers:
+        if module.params["broker_configs"]:
+            broker["configs"] = chosen_values(admin.broker_configs(broker["id"]), module.params["broker_configs"])
+
     partitions = dict((name, metadata_partitions(visible[name])) for name in names)
     configs = admin.topic_configs(names)
     min_isr = dict((name, min_isr_of(configs.get(name, {}))) for name in names)
+    if module.params["offsets"]:
+        pairs = [(name, entry["partition"]) for name in names for entry in partitions[name]]
+        add_offsets(partitions, admin.partition_offsets(pairs))
     topics = {}
     for name in names:
         factors = replication_factors(partitions[name])
@@ -252,6 +317,10 @@ def run(module, admin):
             "replication_factor": max(factors) if factors else 0,
             "min_insync_replicas": min_isr[name],
         }
+        if module.params["configs"]:
+            topics[name]["configs"] = chosen_values(configs.get(name, {}), module.params["configs"])
+        if module.params["offsets"]:
+            topics[name]["records"] = sum(p["latest_offset"] - p["earliest_offset"] for p in partitions[name])
     summary = partition_health(partitions, min_isr, [broker["id"] for broker in brokers])
     result = {
         "changed": False,
@@ -269,7 +338,12 @@ def run(module, admin):
 
 def main():
     argument_spec = connection_argument_spec()
-    argument_spec.update(topics=dict(type="list", elements="str", default=[]))
+    argument_spec.update(
+        topics=dict(type="list", elements="str", default=[]),
+        configs=dict(type="list", elements="str", default=[]),
+        broker_configs=dict(type="list", elements="str", default=[]),
+        offsets=dict(type="bool", default=False),
+    )
     module = SecretSafeModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 

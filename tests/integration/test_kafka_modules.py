@@ -681,6 +681,46 @@ def test_cluster_info_reports_topics_and_health(ansible_home, env):
     assert after["summary"]["under_replicated"] == []
 
 
+def test_cluster_info_reads_settings_and_what_each_topic_holds(ansible_home, env):
+    kafka = env.kafka
+    name, empty = unique("held"), unique("empty")
+    create_topic(kafka, name, partitions=2)
+    create_topic(kafka, empty)
+    for number in range(3):
+        produce(kafka, name, b"record %d" % number)
+    admin = kafka.admin()
+    from confluent_kafka.admin import ConfigResource, ResourceType
+
+    broker = admin.describe_configs([ConfigResource(ResourceType.BROKER, "1")])
+    auto_create = list(broker.values())[0].result(timeout=CLIENT_TIMEOUT_S)["auto.create.topics.enable"].value
+    result = run(
+        ansible_home,
+        env,
+        task("settings", "kafka_topic", {**env.conn(), "name": name, "config": {"retention.ms": 3600000}}),
+        task(
+            "info",
+            "kafka_cluster_info",
+            {
+                **env.conn(),
+                "topics": [name, empty],
+                "configs": ["retention.ms", "cleanup.policy", "no.such.setting"],
+                "broker_configs": ["auto.create.topics.enable"],
+                "offsets": True,
+            },
+        ),
+    )
+    assert_ok(result)
+    info = results(result)["info"]
+    held = info["topics"][name]
+    assert held["configs"] == {"retention.ms": "3600000", "cleanup.policy": "delete", "no.such.setting": None}
+    assert held["records"] == 3
+    assert sum(p["latest_offset"] for p in held["partitions"]) == 3
+    assert all(p["earliest_offset"] == 0 for p in held["partitions"])
+    assert info["topics"][empty]["records"] == 0
+    # The broker's own value, as another client reads it (not a default the module made up).
+    assert [b["configs"] for b in info["brokers"]] == [{"auto.create.topics.enable": auto_create}]
+
+
 # -- hostile input -----------------------------------------------------------------------------------
 
 
