@@ -7,6 +7,8 @@ not count records: with exactly-once source support each transaction also writes
   topic_records.py --bootstrap H:9092,... --client-config FILE positions TOPIC   # {"0": 1234, ...}
   topic_records.py --bootstrap H:9092,... --client-config FILE count --since POSITIONS_JSON TOPIC
                                                                               # {"records": N, ...}
+  topic_records.py --bootstrap H:9092,... --client-config FILE produce --value V --header K=V TOPIC
+                                                    # one record, acks=all: {"partition": P, "offset": O}
 The client config is librdkafka properties (SASL, TLS); none of its values are printed. Bounded:
 every call gives up after --timeout seconds.
 """
@@ -19,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from tests.tools.kafka_loss_check import parse_properties
 
@@ -58,16 +60,40 @@ def count_since(consumer: Consumer, topic: str, since: dict[int, int], timeout_s
     return {"records": sum(counts.values()), "by_partition": counts}
 
 
+def produce_one(settings: dict, topic: str, value: str, headers: list[str], timeout_s: float) -> dict:
+    """One record written with acks=all; where it was stored."""
+    stored: list = []
+    producer = Producer({**settings, "acks": "all", "enable.idempotence": True})
+    pairs = [tuple(header.split("=", 1)) for header in headers]
+    producer.produce(topic, value=value.encode(), headers=pairs, on_delivery=lambda err, msg: stored.append((err, msg)))
+    if producer.flush(timeout_s) != 0 or not stored:
+        raise RuntimeError(f"the record to {topic} was not acknowledged within {timeout_s} s")
+    error, message = stored[0]
+    if error is not None:
+        raise RuntimeError(str(error))
+    return {"partition": message.partition(), "offset": message.offset()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--client-config", required=True)
     parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("command", choices=["positions", "count"])
+    parser.add_argument("command", choices=["positions", "count", "produce"])
     parser.add_argument("--since", help="count: a file with the output of positions")
+    parser.add_argument("--value", default="", help="produce: the record's value")
+    parser.add_argument("--header", action="append", default=[], help="produce: a header K=V (repeatable)")
     parser.add_argument("topic")
     args = parser.parse_args()
     settings = parse_properties(Path(args.client_config).read_text())
+    if args.command == "produce":
+        settings["bootstrap.servers"] = args.bootstrap
+        try:
+            print(json.dumps(produce_one(settings, args.topic, args.value, args.header, args.timeout)))
+        except Exception as exc:  # noqa: BLE001 - one line for the play, whatever the client raised
+            print(f"topic_records: {exc}", file=sys.stderr)
+            return 1
+        return 0
     settings.update(
         {
             "bootstrap.servers": args.bootstrap,
