@@ -219,6 +219,87 @@ def golive_client_cert_result(answers, at, disabled=None):
     )
 
 
+# What a server says when it refuses a login (PostgreSQL and PgBouncer), as opposed to not answering.
+LOGIN_REFUSALS = (
+    "password authentication failed",
+    "no password supplied",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "not allowed",
+    "pg_hba.conf rejects",
+)
+
+
+def golive_login_targets(attempts, targets):
+    """Each login attempt of `attempts` ({probe, listener, user, password, path}) on every host of its
+    listener (targets from golive_listener_targets), as loop items. Attempts on a listener left out
+    (disabled, or not in the map) yield nothing; golive_login_result names them."""
+    items = []
+    for attempt in attempts or []:
+        for target in targets or []:
+            if target["name"] == attempt["listener"]:
+                item = dict(target)
+                item.update(attempt)
+                items.append(item)
+    return items
+
+
+def _login_outcome(target, answer):
+    """(refused, what was seen) for one login attempt's answer."""
+    who = "as %s" % target["user"] if target.get("user") else "without credentials"
+    status = answer.get("status")
+    if target.get("protocol") == "postgresql":
+        seen = (answer.get("conn_err_msg") or answer.get("msg") or "").strip()
+        accepted = bool(answer.get("is_available"))
+        refused = any(words in seen.lower() for words in LOGIN_REFUSALS)
+    else:
+        seen = ("HTTP %s %s" % (status, answer.get("msg") or "")).strip()
+        accepted = isinstance(status, int) and 200 <= status < 400
+        refused = status in (401, 403)
+    if accepted:
+        outcome = False, "accepted a login %s%s" % (who, ": " + seen[:200] if seen else "")
+    elif refused:
+        outcome = True, "refused %s: %s" % (who, seen[:200])
+    elif any(words in seen.lower() for words in NOTHING_LISTENS):
+        outcome = False, "nothing listens (not proven): " + seen[:200]
+    else:
+        outcome = False, "not refused for its credentials (not proven): " + seen[:200]
+    return outcome
+
+
+def golive_login_result(answers, probe, attempts, at, disabled=None):
+    """no_default_credentials or refuses_anonymous (`probe`) from the answers to its login attempts
+    (loop results whose items come from golive_login_targets): every attempt must be refused for its
+    credentials by a server that answered. An attempt whose listener is left out is named with the
+    reason; an attempt on no host at all fails the probe (nothing was proven)."""
+    mine = [answer for answer in answers or [] if (answer.get("item") or {}).get("probe") == probe]
+    wanted = [attempt for attempt in attempts or [] if attempt.get("probe") == probe]
+    found, passed = [], bool(mine)
+    for answer in mine:
+        target = answer["item"]
+        refused, seen = _login_outcome(target, answer)
+        passed = passed and refused
+        found.append("%s %s:%s: %s" % (target.get("name"), target.get("host"), target.get("port"), seen))
+    tried = set((answer["item"].get("listener"), answer["item"].get("user")) for answer in mine)
+    for attempt in wanted:
+        if (attempt["listener"], attempt.get("user")) in tried:
+            continue
+        reason = (disabled or {}).get(attempt["listener"])
+        if reason:
+            found.append("%s: not tried (%s)" % (attempt["listener"], reason))
+        else:
+            passed = False
+            found.append("%s: no host to try it on" % attempt["listener"])
+    if not mine:
+        found.append("no login was tried")
+    command = (
+        "a login with each default superuser's default password"
+        if probe == "no_default_credentials"
+        else "a login without credentials"
+    )
+    return _result(passed, command + " to each listener, over TLS", found, at)
+
+
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
 
@@ -278,4 +359,6 @@ class FilterModule(object):
             "golive_group_sizes_result": golive_group_sizes_result,
             "golive_client_cert_result": golive_client_cert_result,
             "golive_retention_result": golive_retention_result,
+            "golive_login_targets": golive_login_targets,
+            "golive_login_result": golive_login_result,
         }

@@ -14,6 +14,8 @@ from plugins.filter.golive import (
     golive_firewall_result,
     golive_group_sizes_result,
     golive_listener_targets,
+    golive_login_result,
+    golive_login_targets,
     golive_plaintext_result,
     golive_prometheus_queries,
     golive_prometheus_results,
@@ -277,3 +279,95 @@ def test_the_role_runs_only_probes_the_map_names_and_lists_them_once():
     assert set(role_vars["golive_prometheus_probes"]) <= set(probes)
     for entry_point in specs.values():
         assert entry_point["options"]["golive_only_probes"]["choices"] == probes
+
+
+# -- no_default_credentials, refuses_anonymous -------------------------------------------------------
+
+LOGIN_ATTEMPTS = [
+    {"probe": "no_default_credentials", "listener": "PostgreSQL", "user": "postgres", "password": "postgres"},
+    {
+        "probe": "no_default_credentials",
+        "listener": "Grafana",
+        "user": "admin",
+        "password": "admin",
+        "path": "/api/user",
+    },
+    {"probe": "refuses_anonymous", "listener": "OpenBao API", "path": "/v1/sys/mounts"},
+]
+LOGIN_TARGETS = [
+    {"name": "PostgreSQL", "host": "db-1", "address": "10.0.0.4", "port": 5432, "protocol": "postgresql"},
+    {"name": "OpenBao API", "host": "bao-1", "address": "10.0.0.1", "port": 8200, "protocol": "http"},
+    {"name": "OpenBao API", "host": "bao-2", "address": "10.0.0.2", "port": 8200, "protocol": "http"},
+]
+
+
+def login_answers(postgres=None, openbao=(403, 403)):
+    items = golive_login_targets(LOGIN_ATTEMPTS, LOGIN_TARGETS)
+    answers = []
+    for item in items:
+        if item["protocol"] == "postgresql":
+            answers.append(
+                {
+                    "item": item,
+                    **(
+                        postgres
+                        or {
+                            "is_available": False,
+                            "conn_err_msg": 'FATAL:  password authentication failed for user "postgres"',
+                        }
+                    ),
+                }
+            )
+        else:
+            answers.append(
+                {
+                    "item": item,
+                    "status": openbao[len([a for a in answers if a["item"]["protocol"] == "http"])],
+                    "msg": "",
+                }
+            )
+    return answers
+
+
+def test_login_targets_pair_each_attempt_with_every_host_of_its_listener():
+    items = golive_login_targets(LOGIN_ATTEMPTS, LOGIN_TARGETS)
+    assert [(i["probe"], i["host"], i.get("user")) for i in items] == [
+        ("no_default_credentials", "db-1", "postgres"),
+        ("refuses_anonymous", "bao-1", None),
+        ("refuses_anonymous", "bao-2", None),
+    ]
+
+
+def test_refused_logins_pass_and_a_disabled_listener_is_named_with_its_reason():
+    answers = login_answers()
+    defaults = golive_login_result(answers, "no_default_credentials", LOGIN_ATTEMPTS, AT, {"Grafana": "not installed"})
+    assert defaults["passed"], defaults["result"]
+    assert "Grafana: not tried (not installed)" in defaults["result"]
+    anonymous = golive_login_result(answers, "refuses_anonymous", LOGIN_ATTEMPTS, AT)
+    assert anonymous["passed"] and len(anonymous["result"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("postgres", "seen"),
+    [
+        ({"is_available": True, "conn_err_msg": ""}, "accepted a login as postgres"),
+        ({"is_available": False, "conn_err_msg": "could not connect: Connection refused"}, "nothing listens"),
+        ({"is_available": False, "conn_err_msg": "SSL SYSCALL error: EOF detected"}, "not refused for its credentials"),
+    ],
+)
+def test_an_accepted_or_unproven_default_login_fails(postgres, seen):
+    result = golive_login_result(
+        login_answers(postgres), "no_default_credentials", LOGIN_ATTEMPTS, AT, {"Grafana": "x"}
+    )
+    assert not result["passed"]
+    assert seen in " ".join(result["result"])
+
+
+def test_an_anonymous_read_answered_fails_and_a_listener_without_hosts_is_not_a_pass():
+    answered = golive_login_result(login_answers(openbao=(403, 200)), "refuses_anonymous", LOGIN_ATTEMPTS, AT)
+    assert not answered["passed"]
+    assert "bao-2:8200: accepted a login without credentials" in " ".join(answered["result"])
+    # Grafana is in the attempts but has no host and is not disabled: nothing was proven for it.
+    nothing = golive_login_result(login_answers(), "no_default_credentials", LOGIN_ATTEMPTS, AT)
+    assert not nothing["passed"]
+    assert "Grafana: no host to try it on" in nothing["result"]
