@@ -365,6 +365,11 @@ def test_scram_probe_needs_a_sasl_listener():
 # -- kafka_cluster_info --------------------------------------------------------------------------
 
 
+def info_params(**values):
+    """kafka_cluster_info's parameters: the connection's, its options' defaults, then values."""
+    return params(**{"configs": [], "broker_configs": [], "offsets": False, **values})
+
+
 def test_cluster_info():
     admin = FakeAdmin(
         configs={
@@ -372,7 +377,7 @@ def test_cluster_info():
             "__consumer_offsets": {"min.insync.replicas": entry("1")},
         }
     )
-    result = kafka_cluster_info.run(Module(True, **params(topics=[])), admin)
+    result = kafka_cluster_info.run(Module(True, **info_params(topics=[])), admin)
     assert result["brokers"] == [
         {"id": 1, "host": "10.0.0.21", "port": 9092, "rack": None},
         {"id": 2, "host": "10.0.0.21", "port": 9093, "rack": None},
@@ -401,6 +406,6 @@ def test_cluster_info():
 
 def test_cluster_info_restricted_to_topics():
     admin = FakeAdmin()
-    result = kafka_cluster_info.run(Module(**params(topics=["cdc.events", "hidden", "nope"])), admin)
+    result = kafka_cluster_info.run(Module(**info_params(topics=["cdc.events", "hidden", "nope"])), admin)
     assert sorted(result["topics"]) == ["cdc.events"]
     assert result["missing_topics"] == ["hidden", "nope"]
