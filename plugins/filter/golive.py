@@ -26,8 +26,15 @@ def _series(series):
 
 
 def golive_prometheus_queries(probe):
-    """The two queries of one probe ({key: name, value: {offenders, present}}), as uri loop items."""
-    return [{"probe": probe["key"], "part": part, "query": probe["value"][part]} for part in ("offenders", "present")]
+    """The two queries of one probe ({key: name, value: {offenders, present, missing}}), as uri loop items.
+
+    `missing` (optional) is what to do when the present query finds nothing, such as the playbook whose
+    run record the probe reads; it rides on the present item to the result's evidence.
+    """
+    items = [{"probe": probe["key"], "part": part, "query": probe["value"][part]} for part in ("offenders", "present")]
+    if probe["value"].get("missing"):
+        items[1]["missing"] = probe["value"]["missing"]
+    return items
 
 
 def golive_prometheus_results(answers, server, at):
@@ -59,7 +66,15 @@ def golive_prometheus_results(answers, server, at):
         if errors:
             passed, found = False, "Prometheus did not answer: " + "; ".join(errors)
         elif not series["present"]:
-            passed, found = False, "no series of %s: the data this probe reads is missing" % needed
+            fix = ((parts.get("present") or {}).get("item") or {}).get("missing")
+            passed, found = (
+                False,
+                "no series of %s: the data this probe reads is missing%s"
+                % (
+                    needed,
+                    "; " + fix if fix else "",
+                ),
+            )
         elif series["offenders"]:
             passed, found = False, [_series(one) for one in series["offenders"]]
         else:
@@ -267,8 +282,16 @@ def _login_outcome(target, answer):
     return outcome
 
 
+LOGIN_COMMANDS = {
+    "no_default_credentials": "a login with each default superuser's default password to each listener, over TLS",
+    "pooler_serves_tls": (
+        "a login without credentials to each pooler, over TLS verified against the pipeline's CA (verify-full)"
+    ),
+}
+
+
 def golive_login_result(answers, probe, attempts, at, disabled=None):
-    """no_default_credentials or refuses_anonymous (`probe`) from the answers to its login attempts
+    """no_default_credentials, refuses_anonymous or pooler_serves_tls (`probe`) from the answers to its login attempts
     (loop results whose items come from golive_login_targets): every attempt must be refused for its
     credentials by a server that answered. An attempt whose listener is left out is named with the
     reason; an attempt on no host at all fails the probe (nothing was proven)."""
@@ -292,12 +315,8 @@ def golive_login_result(answers, probe, attempts, at, disabled=None):
             found.append("%s: no host to try it on" % attempt["listener"])
     if not mine:
         found.append("no login was tried")
-    command = (
-        "a login with each default superuser's default password"
-        if probe == "no_default_credentials"
-        else "a login without credentials"
-    )
-    return _result(passed, command + " to each listener, over TLS", found, at)
+    command = LOGIN_COMMANDS.get(probe, "a login without credentials to each listener, over TLS")
+    return _result(passed, command, found, at)
 
 
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}

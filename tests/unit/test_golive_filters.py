@@ -74,6 +74,16 @@ def test_missing_data_or_no_answer_fails_the_probe_instead_of_passing_on_silence
     assert down["passed"] is False and "Connection refused" in down["result"]
 
 
+def test_a_run_record_never_written_names_what_to_run():
+    probe = {"key": "offsets_backup_age", "value": {"offenders": "age > 1", "present": "x", "missing": "run backup"}}
+    items = golive_prometheus_queries(probe)
+    assert "missing" not in items[0] and items[1]["missing"] == "run backup"
+    result = golive_prometheus_results(
+        [dict(answer("a", part), item=item) for part, item in zip("op", items, strict=True)], "p", AT
+    )
+    assert result["offsets_backup_age"]["result"] == "no series of x: the data this probe reads is missing; run backup"
+
+
 def test_every_prometheus_probe_of_the_role_becomes_two_queries():
     probes = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["golive_prometheus_probes"]
     for name, queries in probes.items():
@@ -371,3 +381,30 @@ def test_an_anonymous_read_answered_fails_and_a_listener_without_hosts_is_not_a_
     nothing = golive_login_result(login_answers(), "no_default_credentials", LOGIN_ATTEMPTS, AT)
     assert not nothing["passed"]
     assert "Grafana: no host to try it on" in nothing["result"]
+
+
+def test_the_pooler_passes_only_when_its_verified_tls_session_reached_the_login():
+    attempts = [
+        {
+            "probe": "pooler_serves_tls",
+            "listener": "PgBouncer",
+            "user": "probe",
+            "password": "",
+            "ssl_mode": "verify-full",
+        }
+    ]
+    target = {"name": "PgBouncer", "host": "db-1", "address": "10.0.0.4", "port": 6432, "protocol": "postgresql"}
+    item = dict(target, **attempts[0])
+
+    def judged(message):
+        answer = {"item": item, "is_available": False, "conn_err_msg": message}
+        return golive_login_result([answer], "pooler_serves_tls", attempts, AT)
+
+    refused = judged('FATAL:  password authentication failed for user "probe"')
+    assert refused["passed"] and "verify-full" in refused["command"]
+    for message in (
+        'server certificate for "db-1.example" does not match host name "10.0.0.4"',
+        "SSL error: certificate verify failed",
+        "server does not support SSL, but SSL was required",
+    ):
+        assert not judged(message)["passed"], message

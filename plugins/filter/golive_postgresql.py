@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, cdc.pipeline maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The go-live probes of PostgreSQL, judged from one read of the postgresql role's sink_state entry
+point (postgresql_sink_state): the settings in force (pg_settings), the sink tables' primary keys and
+declared indexes (pg_indexes_present), the declared row-level security policies (pg_policies_present),
+and vacuum and analyze keeping up (vacuum_recent). Unit-tested in tests/unit/test_golive_postgresql_filters.py.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+COMMAND = (
+    "cdc.pipeline.postgresql sink_state (pg_file_settings, pg_settings, pg_class, pg_index, pg_policies,"
+    " pg_stat_user_tables) on %s"
+)
+# What a declared object waits for when the sink has not created its table yet.
+NOT_YET = "table %s does not exist yet (the role creates the %s on its next run after the sink creates the table)"
+# The tuning the checklist names: the role's file must set each.
+TUNING = ("shared_buffers", "work_mem")
+# Autovacuum starts a table at its trigger; a table past twice its trigger has waited for more than a
+# passing moment, so vacuum is not keeping up with it.
+BEHIND = 2.0
+
+
+def _result(state, passed, found, at):
+    return {"passed": bool(passed), "command": COMMAND % state.get("host"), "result": found, "at": at}
+
+
+def _pg_settings(state, at):
+    rows = state.get("file_settings") or []
+    if not rows:
+        return _result(
+            state,
+            False,
+            "the server reads no setting from %s: the role's settings file is missing or not included"
+            % state.get("settings_file"),
+            at,
+        )
+    offenders = []
+    for row in rows:
+        if row.get("error"):
+            offenders.append("%s = %s: %s" % (row.get("name"), row.get("setting"), row["error"]))
+        elif not row.get("applied"):
+            offenders.append(
+                "%s = %s is not in force (overridden by ALTER SYSTEM or a later file)"
+                % (row.get("name"), row.get("setting"))
+            )
+    names = set(row.get("name") for row in rows)
+    offenders += ["%s is not set by %s" % (name, state.get("settings_file")) for name in TUNING if name not in names]
+    pending = state.get("pending_restart") or []
+    if pending:
+        offenders.append("waiting for a restart: %s" % ", ".join(pending))
+    if offenders:
+        return _result(state, False, offenders, at)
+    tuning = ", ".join("%s=%s" % (row["name"], row.get("setting")) for row in rows if row.get("name") in TUNING)
+    return _result(
+        state,
+        True,
+        "%d settings of %s in force (%s); none waits for a restart" % (len(rows), state.get("settings_file"), tuning),
+        at,
+    )
+
+
+def _pg_indexes(state, at):
+    tables = set(table["table"] for table in state.get("tables") or [])
+    if not tables:
+        return _result(
+            state, False, "no table in schema %s: the sink has written nothing yet" % state.get("schema"), at
+        )
+    offenders = [
+        "%s has no primary key (the sink upserts on it)" % table["table"]
+        for table in state["tables"]
+        if not table.get("primary_key")
+    ]
+    present = dict(((index["table"], index["index"]), index.get("valid")) for index in state.get("indexes") or [])
+    for index in state.get("indexes") or []:
+        if not index.get("valid"):
+            offenders.append(
+                "index %s on %s is invalid (a failed concurrent build): drop it and run the postgresql role again"
+                % (index["index"], index["table"])
+            )
+    declared = state.get("declared_indexes") or []
+    for index in declared:
+        if index.get("table") not in tables:
+            offenders.append("declared index %s: %s" % (index.get("name"), NOT_YET % (index.get("table"), "index")))
+        elif (index.get("table"), index.get("name")) not in present:
+            offenders.append(
+                "declared index %s on %s does not exist: run the postgresql role"
+                % (index.get("name"), index.get("table"))
+            )
+    if offenders:
+        return _result(state, False, offenders, at)
+    return _result(
+        state,
+        True,
+        "%d tables in %s, each with a primary key; %d declared index(es) present and valid"
+        % (len(tables), state.get("schema"), len(declared)),
+        at,
+    )
+
+
+def _pg_policies(state, at):
+    declared = state.get("declared_policies") or []
+    if not declared:
+        return _result(state, True, "no row-level security policy declared (postgresql_sink_row_security is empty)", at)
+    tables = dict((table["table"], table) for table in state.get("tables") or [])
+    present = set((policy["table"], policy["policy"]) for policy in state.get("policies") or [])
+    offenders = []
+    for policy in declared:
+        table = tables.get(policy.get("table"))
+        if table is None:
+            offenders.append("policy %s: %s" % (policy.get("name"), NOT_YET % (policy.get("table"), "policy")))
+        elif (policy.get("table"), policy.get("name")) not in present:
+            offenders.append(
+                "policy %s on %s does not exist: run the postgresql role" % (policy.get("name"), policy.get("table"))
+            )
+        elif not table.get("row_security"):
+            offenders.append(
+                "row-level security is disabled on %s, so policy %s is not enforced"
+                % (policy.get("table"), policy.get("name"))
+            )
+    if offenders:
+        return _result(state, False, offenders, at)
+    return _result(state, True, "%d declared polic(ies) present and enforced" % len(declared), at)
+
+
+def _ago(now, then):
+    if not then:
+        return "never"
+    return "%.1f h ago" % ((now - then) / 3600.0)
+
+
+def _vacuum(state, max_age_hours, at):
+    server = state.get("server") or {}
+    offenders = []
+    for setting in ("autovacuum", "track_counts"):
+        if server.get(setting) != "on":
+            offenders.append("%s is %s" % (setting, server.get(setting)))
+    if state.get("maintenance_timer") != "active":
+        offenders.append(
+            "the nightly VACUUM ANALYZE timer (cdc-postgresql-vacuum.timer) is %s"
+            % (state.get("maintenance_timer") or "absent")
+        )
+    now = int(state.get("now") or 0)
+    limit = max_age_hours * 3600
+    tables = state.get("tables") or []
+    for table in tables:
+        for work, rows, trigger, last in (
+            ("vacuum", "dead_rows", "vacuum_trigger", "last_vacuum"),
+            ("analyze", "changed_since_analyze", "analyze_trigger", "last_analyze"),
+        ):
+            pending, starts = float(table.get(rows) or 0), float(table.get(trigger) or 0)
+            done = table.get(last)
+            if pending > BEHIND * starts and (not done or now - int(done) > limit):
+                offenders.append(
+                    "%s: %d rows waiting for %s (autovacuum starts at %d), last %s %s"
+                    % (table["table"], pending, work, starts, work, _ago(now, done))
+                )
+    if offenders:
+        return _result(state, False, offenders, at)
+    return _result(
+        state,
+        True,
+        "autovacuum on, the nightly timer active; %d tables within their vacuum and analyze triggers" % len(tables),
+        at,
+    )
+
+
+def golive_postgresql_results(state, max_vacuum_age_hours, at):
+    """pg_settings from any server; pg_indexes_present, pg_policies_present and vacuum_recent from the
+    primary (a standby's state has no tables read, and gives only pg_settings)."""
+    results = {"pg_settings": _pg_settings(state, at)}
+    if state.get("primary"):
+        results["pg_indexes_present"] = _pg_indexes(state, at)
+        results["pg_policies_present"] = _pg_policies(state, at)
+        results["vacuum_recent"] = _vacuum(state, max_vacuum_age_hours, at)
+    return results
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"golive_postgresql_results": golive_postgresql_results}

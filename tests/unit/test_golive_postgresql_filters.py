@@ -1,0 +1,160 @@
+"""The go-live probes of PostgreSQL (plugins/filter/golive_postgresql.py), from the postgresql role's
+sink_state read."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from plugins.filter.golive_postgresql import golive_postgresql_results
+
+pytestmark = pytest.mark.unit
+
+AT = "2027-01-15T09:30:00Z"
+NOW = 1_800_000_000
+HOUR = 3600
+
+HEALTHY = {
+    "host": "node-4",
+    "settings_file": "/etc/postgresql/15/main/conf.d/cdc-pipeline.conf",
+    "file_settings": [
+        {"name": "shared_buffers", "setting": "512MB", "applied": True, "error": ""},
+        {"name": "work_mem", "setting": "8MB", "applied": True, "error": ""},
+        {"name": "ssl", "setting": "on", "applied": True, "error": ""},
+    ],
+    "pending_restart": [],
+    "server": {"autovacuum": "on", "track_counts": "on", "standby": False},
+    "primary": True,
+    "schema": "cdc",
+    "tables": [
+        {
+            "table": "cdc_shop_items",
+            "row_security": True,
+            "primary_key": True,
+            "live_rows": 10000,
+            "dead_rows": 400,
+            "changed_since_analyze": 100,
+            "last_vacuum": NOW - 2 * HOUR,
+            "last_analyze": NOW - 2 * HOUR,
+            "vacuum_trigger": 550.0,
+            "analyze_trigger": 250.0,
+        },
+        {
+            "table": "quiet",
+            "row_security": False,
+            "primary_key": True,
+            "live_rows": 0,
+            "dead_rows": 0,
+            "changed_since_analyze": 0,
+            "last_vacuum": None,
+            "last_analyze": None,
+            "vacuum_trigger": 50.0,
+            "analyze_trigger": 50.0,
+        },
+    ],
+    "indexes": [
+        {"table": "cdc_shop_items", "index": "cdc_shop_items_pkey", "valid": True},
+        {"table": "cdc_shop_items", "index": "items_by_sku", "valid": True},
+    ],
+    "policies": [{"table": "cdc_shop_items", "policy": "tenant_rows"}],
+    "now": NOW,
+    "maintenance_timer": "active",
+    "declared_indexes": [{"table": "cdc_shop_items", "name": "items_by_sku", "columns": ["sku"]}],
+    "declared_policies": [{"table": "cdc_shop_items", "name": "tenant_rows", "role": "reader", "using": "true"}],
+}
+
+
+def text(result):
+    found = result["result"]
+    return " ".join(found) if isinstance(found, list) else found
+
+
+def judged(change=None, probe=None):
+    state = copy.deepcopy(HEALTHY)
+    if change:
+        change(state)
+    results = golive_postgresql_results(state, 26, AT)
+    return results[probe] if probe else results
+
+
+def test_the_healthy_primary_passes_every_probe_with_what_it_saw():
+    results = judged()
+    assert sorted(results) == ["pg_indexes_present", "pg_policies_present", "pg_settings", "vacuum_recent"]
+    assert all(result["passed"] for result in results.values()), results
+    assert "shared_buffers=512MB, work_mem=8MB" in results["pg_settings"]["result"]
+    assert results["pg_settings"]["command"].endswith("on node-4")
+
+
+def test_a_standby_answers_only_for_its_settings():
+    assert list(judged(lambda s: s.update(primary=False, tables=[]))) == ["pg_settings"]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda s: s.update(file_settings=[]), "reads no setting from"),
+        (lambda s: s["file_settings"][2].update(applied=False), "ssl = on is not in force"),
+        (lambda s: s["file_settings"][1].update(error="invalid value"), "work_mem = 8MB: invalid value"),
+        (lambda s: s["file_settings"].pop(1), "work_mem is not set by"),
+        (lambda s: s.update(pending_restart=["shared_buffers"]), "waiting for a restart: shared_buffers"),
+    ],
+)
+def test_settings_not_in_force_fail_pg_settings(change, named):
+    result = judged(change, "pg_settings")
+    assert not result["passed"] and named in text(result)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda s: s.update(tables=[]), "no table in schema cdc"),
+        (lambda s: s["tables"][1].update(primary_key=False), "quiet has no primary key"),
+        (lambda s: s["indexes"][1].update(valid=False), "index items_by_sku on cdc_shop_items is invalid"),
+        (lambda s: s["indexes"].pop(1), "declared index items_by_sku on cdc_shop_items does not exist"),
+        (lambda s: s["declared_indexes"][0].update(table="orders"), "table orders does not exist yet"),
+    ],
+)
+def test_missing_keys_and_indexes_fail_pg_indexes_present(change, named):
+    result = judged(change, "pg_indexes_present")
+    assert not result["passed"] and named in text(result)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda s: s.update(policies=[]), "policy tenant_rows on cdc_shop_items does not exist"),
+        (lambda s: s["tables"][0].update(row_security=False), "row-level security is disabled on cdc_shop_items"),
+        (lambda s: s["declared_policies"][0].update(table="orders"), "table orders does not exist yet"),
+    ],
+)
+def test_declared_policies_must_exist_and_be_enforced(change, named):
+    result = judged(change, "pg_policies_present")
+    assert not result["passed"] and named in text(result)
+
+
+def test_no_policy_declared_passes_and_says_so():
+    result = judged(lambda s: s.update(declared_policies=[], policies=[]), "pg_policies_present")
+    assert result["passed"] and "no row-level security policy declared" in result["result"]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda s: s["server"].update(autovacuum="off"), "autovacuum is off"),
+        (lambda s: s.update(maintenance_timer="inactive"), "cdc-postgresql-vacuum.timer) is inactive"),
+        # Past twice its trigger, vacuumed 30 h ago: behind.
+        (lambda s: s["tables"][0].update(dead_rows=1200, last_vacuum=NOW - 30 * HOUR), "1200 rows waiting for vacuum"),
+        # Past twice its trigger and never analyzed.
+        (lambda s: s["tables"][1].update(changed_since_analyze=500), "last analyze never"),
+    ],
+)
+def test_vacuum_or_analyze_falling_behind_fails_vacuum_recent(change, named):
+    result = judged(change, "vacuum_recent")
+    assert not result["passed"] and named in text(result)
+
+
+def test_a_table_past_its_trigger_but_vacuumed_lately_is_not_behind():
+    # Autovacuum just ran (1 h ago): rows written since are its next run's, not a backlog.
+    result = judged(lambda s: s["tables"][0].update(dead_rows=5000, last_vacuum=NOW - HOUR), "vacuum_recent")
+    assert result["passed"], result
