@@ -1,24 +1,31 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The go-live probes of PostgreSQL, judged from one read of the postgresql role's sink_state entry
-point (postgresql_sink_state): the settings in force (pg_settings), the sink tables' primary keys and
+"""The go-live probes of PostgreSQL, judged from one read of the postgresql role's state entry
+point (postgresql_state): the settings in force (pg_settings), the sink tables' primary keys and
 declared indexes (pg_indexes_present), the declared row-level security policies (pg_policies_present),
-and vacuum and analyze keeping up (vacuum_recent). Unit-tested in tests/unit/test_golive_postgresql_filters.py.
+vacuum and analyze keeping up (vacuum_recent), and the pgBackRest repositories: encrypted
+(backup_encrypted), kept 30-90 days (backup_retention), off this host (backup_offsite).
+Unit-tested in tests/unit/test_golive_postgresql_filters.py.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 COMMAND = (
-    "cdc.pipeline.postgresql sink_state (pg_file_settings, pg_settings, pg_class, pg_index, pg_policies,"
+    "cdc.pipeline.postgresql state (pg_file_settings, pg_settings, pg_class, pg_index, pg_policies,"
     " pg_stat_user_tables) on %s"
 )
 # What a declared object waits for when the sink has not created its table yet.
 NOT_YET = "table %s does not exist yet (the role creates the %s on its next run after the sink creates the table)"
 # The tuning the checklist names: the role's file must set each.
 TUNING = ("shared_buffers", "work_mem")
+REPO_SETTING = re.compile(r"^repo([0-9]+)-(.+)$")
+# Repository types that are not a directory of the host itself.
+OFF_HOST_TYPES = ("s3", "gcs", "azure", "sftp")
 # Autovacuum starts a table at its trigger; a table past twice its trigger has waited for more than a
 # passing moment, so vacuum is not keeping up with it.
 BEHIND = 2.0
@@ -168,14 +175,96 @@ def _vacuum(state, max_age_hours, at):
     )
 
 
-def golive_postgresql_results(state, max_vacuum_age_hours, at):
-    """pg_settings from any server; pg_indexes_present, pg_policies_present and vacuum_recent from the
-    primary (a standby's state has no tables read, and gives only pg_settings)."""
+def _repositories(state):
+    """{repo number: {setting: value}} from the repoN-* settings of pgbackrest.conf."""
+    repos = {}
+    for key, value in (state.get("repo_settings") or {}).items():
+        match = REPO_SETTING.match(key)
+        if match:
+            repos.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    return repos
+
+
+def _no_backups(state, at):
+    if not state.get("backup_enabled"):
+        return _result(state, False, "backups are off on this primary (postgresql_backup_enabled is false)", at)
+    if not _repositories(state):
+        return _result(state, False, "no repository in /etc/pgbackrest.conf", at)
+    return None
+
+
+def _backup_encrypted(state, at):
+    off = _no_backups(state, at)
+    if off:
+        return off
+    offenders, seen = [], []
+    ciphers = dict((repo.get("key"), repo.get("cipher")) for repo in (state.get("backup_info") or {}).get("repo") or [])
+    for number, repo in sorted(_repositories(state).items()):
+        cipher = repo.get("cipher-type") or "none"
+        if cipher == "none":
+            offenders.append("repo%d is not encrypted (repo%d-cipher-type)" % (number, number))
+        elif ciphers.get(number) not in (None, cipher):
+            offenders.append("repo%d: pgbackrest info reports cipher %s" % (number, ciphers.get(number)))
+        else:
+            seen.append("repo%d %s" % (number, cipher))
+    if offenders:
+        return _result(state, False, offenders, at)
+    return _result(state, True, "every pgBackRest repository encrypted: %s" % ", ".join(seen), at)
+
+
+def _backup_retention(state, min_days, max_days, at):
+    off = _no_backups(state, at)
+    if off:
+        return off
+    offenders, seen = [], []
+    for number, repo in sorted(_repositories(state).items()):
+        kind, full = repo.get("retention-full-type", "count"), repo.get("retention-full")
+        if kind != "time":
+            offenders.append(
+                "repo%d keeps %s full backups by count, not by days (repo%d-retention-full-type=time sets days)"
+                % (number, full or "every", number)
+            )
+        elif not full or not str(full).isdigit() or not min_days <= int(full) <= max_days:
+            offenders.append("repo%d keeps full backups %s days; allowed %d-%d" % (number, full, min_days, max_days))
+        else:
+            seen.append("repo%d %s days" % (number, full))
+    if offenders:
+        return _result(state, False, offenders, at)
+    return _result(state, True, "full backups kept %s" % ", ".join(seen), at)
+
+
+def _backup_offsite(state, at):
+    off = _no_backups(state, at)
+    if off:
+        return off
+    offenders, seen = [], []
+    for number, repo in sorted(_repositories(state).items()):
+        if repo.get("host"):
+            seen.append("repo%d on repository host %s" % (number, repo["host"]))
+        elif repo.get("type") in OFF_HOST_TYPES:
+            seen.append("repo%d in %s" % (number, repo["type"]))
+        else:
+            offenders.append(
+                "repo%d is a directory of this host (%s): losing the host loses its backups"
+                % (number, repo.get("path"))
+            )
+    if offenders:
+        return _result(state, False, offenders, at)
+    return _result(state, True, "; ".join(seen), at)
+
+
+def golive_postgresql_results(state, max_vacuum_age_hours, at, backup_retention_days=(30, 90)):
+    """pg_settings from any server; from the primary also pg_indexes_present, pg_policies_present,
+    vacuum_recent and the backup probes (a standby's state has no tables read, and gives only pg_settings)."""
     results = {"pg_settings": _pg_settings(state, at)}
     if state.get("primary"):
         results["pg_indexes_present"] = _pg_indexes(state, at)
         results["pg_policies_present"] = _pg_policies(state, at)
         results["vacuum_recent"] = _vacuum(state, max_vacuum_age_hours, at)
+        results["backup_encrypted"] = _backup_encrypted(state, at)
+        low, high = backup_retention_days
+        results["backup_retention"] = _backup_retention(state, int(low), int(high), at)
+        results["backup_offsite"] = _backup_offsite(state, at)
     return results
 
 

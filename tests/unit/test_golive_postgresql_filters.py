@@ -1,5 +1,5 @@
 """The go-live probes of PostgreSQL (plugins/filter/golive_postgresql.py), from the postgresql role's
-sink_state read."""
+state read."""
 
 from __future__ import annotations
 
@@ -62,6 +62,16 @@ HEALTHY = {
     "maintenance_timer": "active",
     "declared_indexes": [{"table": "cdc_shop_items", "name": "items_by_sku", "columns": ["sku"]}],
     "declared_policies": [{"table": "cdc_shop_items", "name": "tenant_rows", "role": "reader", "using": "true"}],
+    "backup_enabled": True,
+    "backup_info": {"name": "cdc", "repo": [{"key": 1, "cipher": "aes-256-cbc", "status": {"code": 0}}]},
+    "repo_settings": {
+        "repo1-path": "/var/lib/pgbackrest",
+        "repo1-host": "10.0.0.9",
+        "repo1-cipher-type": "aes-256-cbc",
+        "repo1-retention-full-type": "time",
+        "repo1-retention-full": "30",
+        "repo1-retention-diff": "7",
+    },
 }
 
 
@@ -80,7 +90,15 @@ def judged(change=None, probe=None):
 
 def test_the_healthy_primary_passes_every_probe_with_what_it_saw():
     results = judged()
-    assert sorted(results) == ["pg_indexes_present", "pg_policies_present", "pg_settings", "vacuum_recent"]
+    assert sorted(results) == [
+        "backup_encrypted",
+        "backup_offsite",
+        "backup_retention",
+        "pg_indexes_present",
+        "pg_policies_present",
+        "pg_settings",
+        "vacuum_recent",
+    ]
     assert all(result["passed"] for result in results.values()), results
     assert "shared_buffers=512MB, work_mem=8MB" in results["pg_settings"]["result"]
     assert results["pg_settings"]["command"].endswith("on node-4")
@@ -158,3 +176,45 @@ def test_a_table_past_its_trigger_but_vacuumed_lately_is_not_behind():
     # Autovacuum just ran (1 h ago): rows written since are its next run's, not a backlog.
     result = judged(lambda s: s["tables"][0].update(dead_rows=5000, last_vacuum=NOW - HOUR), "vacuum_recent")
     assert result["passed"], result
+
+
+def test_the_backup_probes_say_what_they_saw():
+    results = judged()
+    assert results["backup_encrypted"]["result"] == "every pgBackRest repository encrypted: repo1 aes-256-cbc"
+    assert results["backup_retention"]["result"] == "full backups kept repo1 30 days"
+    assert results["backup_offsite"]["result"] == "repo1 on repository host 10.0.0.9"
+
+
+@pytest.mark.parametrize(
+    ("probe", "change", "named"),
+    [
+        (
+            "backup_encrypted",
+            lambda s: s["repo_settings"].update({"repo1-cipher-type": "none"}),
+            "repo1 is not encrypted",
+        ),
+        ("backup_encrypted", lambda s: s["repo_settings"].pop("repo1-cipher-type"), "repo1 is not encrypted"),
+        ("backup_encrypted", lambda s: s["backup_info"]["repo"][0].update(cipher="none"), "reports cipher none"),
+        (
+            "backup_retention",
+            lambda s: s["repo_settings"].update({"repo1-retention-full": "7"}),
+            "7 days; allowed 30-90",
+        ),
+        ("backup_retention", lambda s: s["repo_settings"].update({"repo1-retention-full": "120"}), "allowed 30-90"),
+        ("backup_retention", lambda s: s["repo_settings"].pop("repo1-retention-full-type"), "by count, not by days"),
+        ("backup_offsite", lambda s: s["repo_settings"].pop("repo1-host"), "repo1 is a directory of this host"),
+        ("backup_offsite", lambda s: s.update(backup_enabled=False), "backups are off"),
+        ("backup_retention", lambda s: s.update(repo_settings={}), "no repository in /etc/pgbackrest.conf"),
+    ],
+)
+def test_an_unencrypted_short_lived_or_local_repository_fails(probe, change, named):
+    result = judged(change, probe)
+    assert not result["passed"] and named in text(result), result
+
+
+def test_an_object_store_is_off_the_host():
+    def to_s3(state):
+        state["repo_settings"].pop("repo1-host")
+        state["repo_settings"]["repo1-type"] = "s3"
+
+    assert judged(to_s3, "backup_offsite")["result"] == "repo1 in s3"
