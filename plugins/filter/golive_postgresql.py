@@ -2,9 +2,10 @@
 # Copyright: (c) 2026, cdc.pipeline maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The go-live probes of PostgreSQL, judged from one read of the postgresql role's state entry
-point (postgresql_state): the settings in force (pg_settings), the sink tables' primary keys and
-declared indexes (pg_indexes_present), the declared row-level security policies (pg_policies_present),
-vacuum and analyze keeping up (vacuum_recent), and the pgBackRest repositories: encrypted
+point (postgresql_state): the settings in force (pg_settings), pgaudit recording DDL and role
+changes (pgaudit_enabled), the sink tables' primary keys and declared indexes (pg_indexes_present),
+the declared row-level security policies (pg_policies_present), vacuum and analyze keeping up
+(vacuum_recent), and the pgBackRest repositories: encrypted
 (backup_encrypted), kept 30-90 days (backup_retention), off this host (backup_offsite).
 Unit-tested in tests/unit/test_golive_postgresql_filters.py.
 """
@@ -23,6 +24,8 @@ COMMAND = (
 NOT_YET = "table %s does not exist yet (the role creates the %s on its next run after the sink creates the table)"
 # The tuning the checklist names: the role's file must set each.
 TUNING = ("shared_buffers", "work_mem")
+# The statement classes the audit trail needs: schema changes and role (privilege) changes.
+PGAUDIT_CLASSES = ("ddl", "role")
 REPO_SETTING = re.compile(r"^repo([0-9]+)-(.+)$")
 # Repository types that are not a directory of the host itself.
 OFF_HOST_TYPES = ("s3", "gcs", "azure", "sftp")
@@ -68,6 +71,25 @@ def _pg_settings(state, at):
         "%d settings of %s in force (%s); none waits for a restart" % (len(rows), state.get("settings_file"), tuning),
         at,
     )
+
+
+def _pgaudit(state, wanted, at):
+    server = state.get("server") or {}
+    loaded = [name.strip() for name in (server.get("preload") or "").split(",")]
+    classes = [name.strip().lower() for name in (server.get("pgaudit_log") or "").split(",") if name.strip()]
+    if "pgaudit" not in loaded:
+        return _result(
+            state, False, "pgaudit is not loaded (shared_preload_libraries = %s)" % server.get("preload"), at
+        )
+    missing = [kind for kind in wanted if kind not in classes and "all" not in classes]
+    if missing:
+        return _result(
+            state,
+            False,
+            "pgaudit.log = %s records no %s" % (server.get("pgaudit_log") or "none", ", ".join(missing)),
+            at,
+        )
+    return _result(state, True, "pgaudit loaded; pgaudit.log = %s" % server.get("pgaudit_log"), at)
 
 
 def _pg_indexes(state, at):
@@ -254,9 +276,9 @@ def _backup_offsite(state, at):
 
 
 def golive_postgresql_results(state, max_vacuum_age_hours, at, backup_retention_days=(30, 90)):
-    """pg_settings from any server; from the primary also pg_indexes_present, pg_policies_present,
+    """pg_settings and pgaudit_enabled from any server; from the primary also pg_indexes_present, pg_policies_present,
     vacuum_recent and the backup probes (a standby's state has no tables read, and gives only pg_settings)."""
-    results = {"pg_settings": _pg_settings(state, at)}
+    results = {"pg_settings": _pg_settings(state, at), "pgaudit_enabled": _pgaudit(state, PGAUDIT_CLASSES, at)}
     if state.get("primary"):
         results["pg_indexes_present"] = _pg_indexes(state, at)
         results["pg_policies_present"] = _pg_policies(state, at)

@@ -24,7 +24,13 @@ HEALTHY = {
         {"name": "ssl", "setting": "on", "applied": True, "error": ""},
     ],
     "pending_restart": [],
-    "server": {"autovacuum": "on", "track_counts": "on", "standby": False},
+    "server": {
+        "autovacuum": "on",
+        "track_counts": "on",
+        "standby": False,
+        "preload": "pg_stat_statements,pgaudit",
+        "pgaudit_log": "ddl, role",
+    },
     "primary": True,
     "schema": "cdc",
     "tables": [
@@ -97,6 +103,7 @@ def test_the_healthy_primary_passes_every_probe_with_what_it_saw():
         "pg_indexes_present",
         "pg_policies_present",
         "pg_settings",
+        "pgaudit_enabled",
         "vacuum_recent",
     ]
     assert all(result["passed"] for result in results.values()), results
@@ -105,7 +112,7 @@ def test_the_healthy_primary_passes_every_probe_with_what_it_saw():
 
 
 def test_a_standby_answers_only_for_its_settings():
-    assert list(judged(lambda s: s.update(primary=False, tables=[]))) == ["pg_settings"]
+    assert list(judged(lambda s: s.update(primary=False, tables=[]))) == ["pg_settings", "pgaudit_enabled"]
 
 
 @pytest.mark.parametrize(
@@ -218,3 +225,18 @@ def test_an_object_store_is_off_the_host():
         state["repo_settings"]["repo1-type"] = "s3"
 
     assert judged(to_s3, "backup_offsite")["result"] == "repo1 in s3"
+
+
+@pytest.mark.parametrize(
+    ("change", "passed", "named"),
+    [
+        (None, True, "pgaudit loaded; pgaudit.log = ddl, role"),
+        (lambda s: s["server"].update(pgaudit_log="all"), True, "pgaudit.log = all"),
+        (lambda s: s["server"].update(preload="pg_stat_statements"), False, "pgaudit is not loaded"),
+        (lambda s: s["server"].update(pgaudit_log="ddl"), False, "records no role"),
+        (lambda s: s["server"].update(pgaudit_log=""), False, "pgaudit.log = none records no ddl, role"),
+    ],
+)
+def test_pgaudit_must_be_loaded_and_record_ddl_and_role_changes(change, passed, named):
+    result = judged(change, "pgaudit_enabled")
+    assert result["passed"] is passed and named in text(result), result
