@@ -8,6 +8,7 @@ with a fake client. What needs a live ScyllaDB is in molecule/scylla (docs/scyll
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -332,11 +333,14 @@ def test_snapshot_script_retention_and_upload_hook(tmp_path):
     hook.write_text('#!/bin/sh\necho "$1 $(cat "$2")" >%s/hook.out\n' % tmp_path, encoding="utf-8")
     hook.chmod(0o755)
     config = tmp_path / "snapshot.conf"
+    metrics = tmp_path / "textfile"
+    metrics.mkdir()
     overrides = {
         "scylla_snapshot_keep": 2,
         "scylla_data_root": str(tmp_path),
         "scylla_snapshot_upload_command": str(hook),
         "scylla_snapshot_keyspaces": ["shop"],
+        "scylla_snapshot_metrics_dir": str(metrics),
     }
     config.write_text(render("cdc-scylla-snapshot.conf.j2", overrides=overrides), encoding="utf-8")
     script = tmp_path / "snapshot.sh"
@@ -358,6 +362,16 @@ def test_snapshot_script_retention_and_upload_hook(tmp_path):
     assert sorted(calls[1:]) == ["clearsnapshot -t cdc-20260101T013000Z", "clearsnapshot -t cdc-20260102T013000Z"]
     hook_line = (tmp_path / "hook.out").read_text(encoding="utf-8").strip()
     assert hook_line == "%s %s/shop/orders-1234/snapshots/%s" % (new_tag[0], data, new_tag[0])
+    # The run record, once everything completed, with the HELP text of playbooks/tasks/record_run.yml.
+    assert [p.name for p in metrics.iterdir()] == ["cdc_run_scylla_snapshot.prom"]
+    record = (metrics / "cdc_run_scylla_snapshot.prom").read_text(encoding="utf-8").splitlines()
+    help_text = "When a cdc.pipeline operational run last completed, as a Unix time."
+    assert record[:2] == [
+        "# HELP cdc_run_last_completed_timestamp_seconds " + help_text,
+        "# TYPE cdc_run_last_completed_timestamp_seconds gauge",
+    ]
+    assert re.fullmatch(r'cdc_run_last_completed_timestamp_seconds\{run="scylla_snapshot"\} [0-9]{10}', record[2])
+    assert help_text in (REPO_ROOT / "playbooks/tasks/record_run.yml").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
