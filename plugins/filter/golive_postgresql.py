@@ -212,6 +212,8 @@ def _no_backups(state, at):
         return _result(state, False, "backups are off on this primary (postgresql_backup_enabled is false)", at)
     if not _repositories(state):
         return _result(state, False, "no repository in /etc/pgbackrest.conf", at)
+    if state.get("backup_info_error"):
+        return _result(state, False, "pgbackrest info failed: %s" % state["backup_info_error"], at)
     return None
 
 

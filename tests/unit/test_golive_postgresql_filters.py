@@ -212,6 +212,11 @@ def test_the_backup_probes_say_what_they_saw():
         ("backup_offsite", lambda s: s["repo_settings"].pop("repo1-host"), "repo1 is a directory of this host"),
         ("backup_offsite", lambda s: s.update(backup_enabled=False), "backups are off"),
         ("backup_retention", lambda s: s.update(repo_settings={}), "no repository in /etc/pgbackrest.conf"),
+        (
+            "backup_encrypted",
+            lambda s: s.update(backup_info={}, backup_info_error="stanza 'cdc' does not exist"),
+            "pgbackrest info failed: stanza",
+        ),
     ],
 )
 def test_an_unencrypted_short_lived_or_local_repository_fails(probe, change, named):
