@@ -200,6 +200,13 @@ sink_rows:
   returned: success
   type: int
   sample: 9998
+sink_table_exists:
+  description:
+    - False when the sink table does not exist yet (the sink creates it with its first record of the table). Every
+      source row then counts as missing, and an empty source table is equal; the module warns.
+  returned: success
+  type: bool
+  sample: true
 key_columns:
   description: The primary key (partition key, then clustering columns).
   returned: success
@@ -476,7 +483,12 @@ class SinkTable:
         self.reads = 0
         self.lookups = 0
         with self._connect() as conn:
-            present = self._columns(conn)
+            # A table the sink has not created yet holds none of the source's rows (the sink creates it with
+            # its first record): every source row counts as missing, an empty source table is equal.
+            self.exists = self._exists(conn)
+            present = self._columns(conn) if self.exists else None
+        if not self.exists:
+            return
         wanted = source.key_columns + source.columns
         absent = [name for name in wanted if name not in present]
         if absent:
@@ -564,6 +576,16 @@ class SinkTable:
             )
         )
 
+    def _exists(self, conn):
+        """Whether the table exists at all (the catalog, which needs no grant on the table)."""
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL", (self.schema, self.table)
+            )
+            found = cur.fetchone()[0]
+        conn.rollback()
+        return found
+
     def _columns(self, conn):
         """Column name -> (schema, name) of its type (a domain's base type), the type the lookup casts a key to."""
         with conn.cursor() as cur:
@@ -576,13 +598,15 @@ class SinkTable:
         conn.rollback()
         if not names:
             raise SinkError(
-                "sink table %s.%s does not exist in %s (or %s may not see it): check sink_table and the login's SELECT "
-                "grant" % (self.schema, self.table, self.where, self.params["sink_user"])
+                "sink table %s.%s in %s shows no column to %s: grant it SELECT on the table (and USAGE on the schema)"
+                % (self.schema, self.table, self.where, self.params["sink_user"])
             )
         return names
 
     def estimated_rows(self):
         """PostgreSQL's estimate of the table's rows (0 when it has none yet): no scan."""
+        if not self.exists:
+            return 0
         with self._connect() as conn:
             with conn.cursor() as cur:
                 cur.execute(
@@ -599,6 +623,8 @@ class SinkTable:
         ends (inclusive ends, ascending) holding the token of the row's partition key. With wanted (a set of
         indexes), only the rows in those ranges (the others are not converted at all)."""
         self.reads += 1
+        if not self.exists:
+            return
         source = self.source
         partition_width = len(source.partition_key)
         try:
@@ -627,11 +653,18 @@ class SinkTable:
 
     def key_literals(self, key):
         """A source row's canonical key as the lookup's input texts, or None when it cannot be looked up."""
+        if not self.exists:
+            return None
         return key_literals(key, self.key_cql_types, self.key_types)
 
     def looked_up(self, chunks):
         """The rows whose primary keys are those of chunks (lists of key_literals, consumed as they come) as
         (key, values), canonical, in any order; one query a chunk, on one connection."""
+        if not self.exists:
+            # The chunks are read all the same: reading them collects the source's rows.
+            for _chunk in chunks:
+                pass
+            return
         try:
             with self._connect() as conn:
                 for chunk in chunks:
@@ -858,6 +891,7 @@ def run(module, client):
         ),
         source_rows=sum(found.source_digests.rows),
         sink_rows=sum(found.sink_digests.rows),
+        sink_table_exists=found.sink.exists,
         key_columns=key_columns,
         columns=found.source.columns,
         slices=slice_report(found.slices, found.source_digests, found.sink_digests),
@@ -867,6 +901,11 @@ def run(module, client):
         sink_lookups=found.sink.lookups,
         seconds=round(found.seconds, 3),
     )
+    if not found.sink.exists:
+        module.warn(
+            "sink table %s does not exist in %s: the sink has written none of its rows yet (it creates the table with "
+            "the first), so every source row counts as missing" % (params["sink_table"], found.sink.where)
+        )
     path = params.get("reemit_path")
     if path:
         lines = reemit_lines(differences, key_columns)

@@ -146,6 +146,8 @@ def fill(env: Env) -> None:
             )
         conn.execute(f"GRANT USAGE ON SCHEMA cdc TO {SINK_USER}")
         conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA cdc TO {SINK_USER}")
+        # A table the reconciliation login may not read (no grant): a refusal, not a missing table.
+        conn.execute("CREATE TABLE cdc.hidden (id int PRIMARY KEY)")
 
 
 @pytest.fixture(scope="module")
@@ -295,10 +297,25 @@ def test_the_sink_is_read_whole_again_only_where_it_holds_extra_rows(ansible_hom
     assert reconcile(ansible_home, env)["equal"] and reconcile(ansible_home, env, **table)["equal"]
 
 
+def test_a_sink_table_not_created_yet_holds_none_of_the_rows(ansible_home, env: Env) -> None:
+    """The sink creates its table with the first record: before that, every source row is missing (a table with rows
+    reports them all), and a source table without rows is equal (a new deployment's daily run passes)."""
+    with env.node.session() as session:
+        session.execute("CREATE TABLE IF NOT EXISTS shop.quiet (id int PRIMARY KEY, name text)")
+    quiet = reconcile(ansible_home, env, source_table="shop.quiet", sink_table="cdc.cdc_shop_quiet")
+    assert quiet["equal"] and quiet["sink_table_exists"] is False
+    assert (quiet["source_rows"], quiet["sink_rows"]) == (0, 0)
+    unsent = reconcile(ansible_home, env, sink_table="cdc.cdc_shop_items_not_yet", sample_limit=3)
+    assert not unsent["equal"] and unsent["sink_table_exists"] is False
+    assert unsent["counts"] == {"missing": ITEMS, "extra": 0, "different": 0}
+    assert len(sample_keys(unsent, "missing")) == 3
+    assert any("cdc.cdc_shop_items_not_yet does not exist" in warning for warning in unsent.get("warnings", []))
+
+
 def test_bad_input_and_unreachable_services_are_one_clear_error(ansible_home, env: Env) -> None:
     cases = {
         "no such source table": (dict(source_table="shop.nope"), "source table shop.nope does not exist"),
-        "no such sink table": (dict(sink_table="cdc.nope"), "sink table cdc.nope does not exist"),
+        "a sink table the login may not read": (dict(sink_table="cdc.hidden"), "shows no column to cdc_reconcile"),
         "a sink without a source column": (
             dict(source_table="shop.events", sink_table="cdc.cdc_shop_items"),
             "has no column",
