@@ -39,6 +39,12 @@ Port: $port
 BindAddress: 0.0.0.0
 ConnectProto: v4
 ExThreshold: 30
+# Fresh lab hosts all fetch their first index within seconds of each other. A cold cache refreshing
+# the same InRelease for several of them at once fails some ("Failure to move file ... out of the
+# way"), and apt's http method then waited forever on the half-closed connection (a CI run hung 16
+# minutes). Index files stay fresh for 5 minutes here (27 s by default), and they are fetched once
+# below, before any host asks.
+FreshIndexMaxAge: 300
 # Only the remapped Debian repositories: never a general proxy for other URLs.
 ForceManaged: 1
 ReportPage: acng-report.html
@@ -49,6 +55,11 @@ CONF
     setsid /usr/sbin/apt-cacher-ng -c "$state/conf" ForeGround=0 </dev/null >"$state/log/daemon.out" 2>&1
     for _ in 1 2 3 4 5 6 7 8 9 10; do answering && break; sleep 0.5; done
     answering || { echo "lab apt cache: did not start; see $state/log" >&2; exit 1; }
+    # Best effort: a host fetches whatever is missing itself.
+    for url in "${mirror%/}/dists/bookworm/InRelease" "${mirror%/}/dists/bookworm-updates/InRelease" \
+      "${security_mirror%/}/dists/bookworm-security/InRelease"; do
+      curl -s -o /dev/null --max-time 60 -x "http://127.0.0.1:$port" "$url" || true
+    done
     echo "lab apt cache: started on port $port (cache in $state/cache)"
     ;;
   stop)
