@@ -120,6 +120,10 @@ integration: venv artifacts ## pytest integration tests against real services
 benchmark-reconcile: venv artifacts ## cdc_reconcile next to a plain full scan of both tables (throw-away Cassandra 5 and PostgreSQL; ROWS=200000)
 	$(BIN)/python scripts/benchmark_reconcile.py --rows $${ROWS:-200000}
 
+.PHONY: ee
+ee: venv lab-image ## the execution environment image (ee/execution-environment.yml) on the lab image, without Galaxy or a registry
+	VENV=$(VENV) scripts/build-ee.sh
+
 # A scenario's steps that run under Mitogen (scripts/molecule_test.sh says which may, and why).
 MITOGEN_STEPS_pipeline := idempotence
 
