@@ -162,10 +162,12 @@ CHECK_STAGES := lint sanity unit alert-rules
 LONGEST_FIRST := pipeline integration common
 SLOW_STAGES := $(foreach stage,$(LONGEST_FIRST),$(filter $(stage),$(SCENARIOS) integration)) $(filter-out $(LONGEST_FIRST),$(SCENARIOS))
 stage_command = $(if $(filter integration,$(1)),integration=$(MAKE) --no-print-directory integration,molecule $(1)=$(MAKE) --no-print-directory molecule-scenario SCENARIO=$(1))
-# The pipeline first, then the static checks (quick, so a broken lint shows early), then the rest.
+# The pipeline first, then the static checks (quick, so a broken lint shows early), then the rest, and
+# the execution environment's image last (a few minutes, mostly downloads).
 TEST_STAGE_ARGS := $(foreach stage,$(filter pipeline,$(SLOW_STAGES)),'$(call stage_command,$(stage))') \
   $(foreach stage,$(CHECK_STAGES),'$(stage)=$(MAKE) --no-print-directory $(stage)') \
-  $(foreach stage,$(filter-out pipeline,$(SLOW_STAGES)),'$(call stage_command,$(stage))')
+  $(foreach stage,$(filter-out pipeline,$(SLOW_STAGES)),'$(call stage_command,$(stage))') \
+  'ee=$(MAKE) --no-print-directory ee'
 
 # The apt cache stops whatever the outcome: a failed stage must not leave the daemon running.
 test: ## every check: lint, sanity, unit, integration, Molecule (prints the time of each stage)
