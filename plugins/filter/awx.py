@@ -23,8 +23,10 @@ QUESTION_TYPES = {
     "float": float,
 }
 _VARIABLE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# AWX takes a DTSTART in UTC (Z) or with a time zone (TZID), not a floating local time.
 _RRULE = re.compile(
-    r"^DTSTART(;TZID=[^:]+)?:\d{8}T\d{6}Z? RRULE:FREQ=(MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)(;[A-Z]+=[^; ]+)*$"
+    r"^DTSTART(:\d{8}T\d{6}Z|;TZID=[^:]+:\d{8}T\d{6}) RRULE:FREQ=(MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)"
+    r"(;[A-Z]+=[^; ]+)*$"
 )
 
 
