@@ -13,6 +13,8 @@ __metaclass__ = type
 import json
 import re
 
+from ansible.errors import AnsibleFilterError
+
 DENYING_HOOKS = ("input", "forward")
 
 
@@ -35,6 +37,49 @@ def golive_prometheus_queries(probe):
     if probe["value"].get("missing"):
         items[1]["missing"] = probe["value"]["missing"]
     return items
+
+
+# The label that tells the queries of one batch apart (cdc.pipeline.golive_prometheus_batch).
+BATCH_LABEL = "cdc_golive_query"
+
+
+def golive_prometheus_batch(items):
+    """Every query of the uri loop items as one PromQL expression: each labelled with its position, joined by `or`.
+
+    A probe's queries are instant vectors; label_replace adds the label to every series of one query, so no
+    series of one query can match one of another and `or` keeps them all. One request instead of one per query.
+    """
+    if not items:
+        raise AnsibleFilterError("golive_prometheus_batch: no queries")
+    return " or ".join(
+        'label_replace((%s), "%s", "%d", "", "")' % (item["query"], BATCH_LABEL, index)
+        for index, item in enumerate(items)
+    )
+
+
+def golive_prometheus_unbatch(answer, items):
+    """The uri result of a golive_prometheus_batch query split into one uri-loop-like result per item.
+
+    Each result holds its query's series (the batch label removed), shaped as golive_prometheus_results reads
+    them. An answer that is not a success gives [] (the caller then asks each query alone, so each error is
+    its own probe's evidence).
+    """
+    body = (answer or {}).get("json") or {}
+    if body.get("status") != "success" or (body.get("data") or {}).get("resultType") != "vector":
+        return []
+    by_index = {}
+    for series in body["data"].get("result") or []:
+        metric = dict(series.get("metric") or {})
+        index = metric.pop(BATCH_LABEL, None)
+        by_index.setdefault(index, []).append(dict(series, metric=metric))
+    return [
+        {
+            "item": item,
+            "status": answer.get("status"),
+            "json": {"status": "success", "data": {"resultType": "vector", "result": by_index.get(str(index), [])}},
+        }
+        for index, item in enumerate(items)
+    ]
 
 
 def golive_prometheus_results(answers, server, at):
@@ -369,7 +414,9 @@ def golive_group_sizes_result(groups, sizes, answered, at):
 class FilterModule(object):
     def filters(self):
         return {
+            "golive_prometheus_batch": golive_prometheus_batch,
             "golive_prometheus_queries": golive_prometheus_queries,
+            "golive_prometheus_unbatch": golive_prometheus_unbatch,
             "golive_prometheus_results": golive_prometheus_results,
             "golive_firewall_result": golive_firewall_result,
             "golive_connector_result": golive_connector_result,

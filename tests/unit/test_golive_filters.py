@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.errors import AnsibleFilterError
 
 from plugins.filter.golive import (
     golive_client_cert_result,
@@ -17,8 +18,10 @@ from plugins.filter.golive import (
     golive_login_result,
     golive_login_targets,
     golive_plaintext_result,
+    golive_prometheus_batch,
     golive_prometheus_queries,
     golive_prometheus_results,
+    golive_prometheus_unbatch,
     golive_retention_result,
 )
 
@@ -408,3 +411,26 @@ def test_the_pooler_passes_only_when_its_verified_tls_session_reached_the_login(
         "server does not support SSL, but SSL was required",
     ):
         assert not judged(message)["passed"], message
+
+
+def test_a_batch_is_every_query_labelled_by_position():
+    items = [{"probe": "a", "part": "offenders", "query": "up == 0"}, {"probe": "a", "part": "present", "query": "up"}]
+    assert golive_prometheus_batch(items) == (
+        'label_replace((up == 0), "cdc_golive_query", "0", "", "")'
+        ' or label_replace((up), "cdc_golive_query", "1", "", "")'
+    )
+    with pytest.raises(AnsibleFilterError):
+        golive_prometheus_batch([])
+
+
+def test_an_unbatched_answer_gives_each_query_its_series():
+    items = [{"probe": "a", "part": "offenders", "query": "up == 0"}, {"probe": "a", "part": "present", "query": "up"}]
+    series = {"metric": {"__name__": "up", "instance": "k1", "cdc_golive_query": "1"}, "value": [1, "1"]}
+    answer = {"status": 200, "json": {"status": "success", "data": {"resultType": "vector", "result": [series]}}}
+    offenders, present = golive_prometheus_unbatch(answer, items)
+    assert offenders["item"] == items[0] and offenders["json"]["data"]["result"] == []
+    assert present["json"]["data"]["result"] == [{"metric": {"__name__": "up", "instance": "k1"}, "value": [1, "1"]}]
+    assert golive_prometheus_results([offenders, present], "mon-1", "now")["a"]["passed"]
+    refused = {"status": 400, "json": {"status": "error", "error": "parse error"}}
+    assert golive_prometheus_unbatch(refused, items) == []
+    assert golive_prometheus_unbatch({"status": -1, "msg": "connection refused"}, items) == []
