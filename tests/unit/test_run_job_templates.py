@@ -13,7 +13,12 @@ BY_NAME = {template["name"].split(": ", 1)[1]: template for template in template
 
 def test_survey_defaults_awx_accepts_are_applied():
     assert launch_vars(BY_NAME["PostgreSQL restore"], {}) == {"postgresql_restore_target_time": ""}
-    assert launch_vars(BY_NAME["alert test"], {}) == {"alert_test_receivers": "real"}
+    upgrade = launch_vars(BY_NAME["Kafka upgrade"], {"kafka_upgrade_version": "4.4.0"})
+    assert upgrade["kafka_upgrade_finalize"] == "false"
+
+
+def test_an_unanswered_question_without_default_is_left_to_the_playbook():
+    assert launch_vars(BY_NAME["alert test"], {}) == {}
 
 
 def test_an_empty_multiselect_is_left_out():
