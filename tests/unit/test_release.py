@@ -17,13 +17,15 @@ import pytest
 import yaml
 from ansible.module_utils.compat.version import LooseVersion
 
+from tests.tools.requirement_pins import pins
+
 pytestmark = pytest.mark.unit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GALAXY_VERSION = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["version"]
 CHANGELOG = yaml.safe_load((REPO_ROOT / "changelogs" / "changelog.yaml").read_text())
 RELEASED = set(CHANGELOG.get("releases") or {}) | {CHANGELOG.get("ancestor")} - {None}
-TESTED_CORE = re.search(r"(?m)^ansible-core==(\S+)$", (REPO_ROOT / "constraints.txt").read_text())[1]
+TESTED_CORE = pins(REPO_ROOT / "constraints.txt")["ansible-core"]
 
 
 def versions_added():
