@@ -7,11 +7,11 @@ Each template is rendered by cdc.pipeline.awx_job_templates (what AWX receives).
 AWX would put together at launch: every survey default AWX accepts (a default is applied only when it passes
 the question's own validation, so an empty multiselect is left out), then the answers given here for questions
 that have no default. A required question without default or answer is an error, as AWX refuses the launch.
-The template's job tags are passed on. Each job runs in check mode with ansible-runner's Python API, one after
-the other; the report lists each template's status, seconds and failed tasks, and the exit code is 1 when any
-failed.
+The template's job tags are passed on. Each job runs in check mode with ansible-runner's Python API, --jobs at a
+time (check mode changes nothing, so jobs on the same hosts do not disturb each other); the report lists each
+template's status, seconds and failed tasks, and the exit code is 1 when any failed.
 
-    run_job_templates.py --inventory INV [--answers JSON] [--skip NAME ...] [--report FILE]
+    run_job_templates.py --inventory INV [--answers JSON] [--skip NAME ...] [--jobs N] [--report FILE]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import json
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -125,19 +126,20 @@ def main(argv=None) -> int:
     parser.add_argument("--inventory", required=True)
     parser.add_argument("--answers", default="{}", help="JSON: answers to survey questions without a default")
     parser.add_argument("--skip", action="append", default=[], help="a template name (after the prefix) to leave out")
+    parser.add_argument("--jobs", type=int, default=1, help="how many templates run at once")
     parser.add_argument("--report", help="write the report as JSON here")
     args = parser.parse_args(argv)
     answers = json.loads(args.answers)
-    report = []
-    for template in templates():
-        if any(template["name"].endswith(skip) for skip in args.skip):
-            continue
-        result = run_one(template, args.inventory, answers)
-        report.append(result)
-        line = f"{result['status']:>10} {result['seconds']:>7}s  {result['template']} ({result['playbook']})"
-        print(line, flush=True)
+    chosen = [one for one in templates() if not any(one["name"].endswith(skip) for skip in args.skip)]
+    # Every template's launch variables first: a survey that refuses its answers stops the run before any job.
+    for template in chosen:
+        launch_vars(template, answers)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        report = list(pool.map(lambda template: run_one(template, args.inventory, answers), chosen))
+    for result in report:
+        print(f"{result['status']:>10} {result['seconds']:>7}s  {result['template']} ({result['playbook']})")
         for line in result["failed_tasks"]:
-            print(f"{'':>20}{line}", flush=True)
+            print(f"{'':>20}{line}")
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2))
     return 0 if all(one["status"] == "successful" for one in report) else 1
