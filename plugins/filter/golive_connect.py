@@ -10,8 +10,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# kafka_connector_info shows a secret key's literal value as this; a ${provider:...} reference as is.
-MASK = "********"
+# The collection's one rule of what a secret is: kafka_connector_info shows a secret key's literal value as MASK,
+# a ${provider:...} reference as is.
+from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import MASK, is_reference, literal_secrets
+
 SINK_CLASS = "JdbcSinkConnector"
 SOURCE_CLASS = "ScyllaConnector"
 
@@ -95,8 +97,12 @@ def golive_literal_secrets_result(info, at):
     found, passed = [], bool(connectors)
     for connector in connectors:
         config = connector.get("config") or {}
-        literal = sorted(key for key, value in config.items() if value == MASK)
-        references = sorted(key for key, value in config.items() if str(value).startswith("${"))
+        # A secret key holding its value (unmasked by a worker that did not know the key), or any key masked.
+        literal = sorted(
+            set(key for key, _value in literal_secrets(config))
+            | set(key for key, value in config.items() if value == MASK)
+        )
+        references = sorted(key for key, value in config.items() if is_reference(value))
         passed = passed and not literal
         if literal:
             found.append("%s: a literal value in %s" % (connector.get("name"), ", ".join(literal)))

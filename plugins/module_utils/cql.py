@@ -401,50 +401,6 @@ def _connected_client(module):
 
 
 # --------------------------------------------------------------------------------------------
-# Server flavour
-# --------------------------------------------------------------------------------------------
-
-SCYLLA = "scylladb"
-CASSANDRA = "cassandra"
-
-
-def describe_flavour(system_table_names, release_version, scylla_version=None):
-    """{"product", "release_version", "version"} from the names of the tables in keyspace `system`.
-
-    ScyllaDB keeps tables of its own there (scylla_local, scylla_views_builds_in_progress, ...),
-    Cassandra has none whose name contains "scylla": the check ScyllaDB's own cql-pytest suite
-    uses (test/cqlpy/util.py is_scylla). release_version does not tell them apart: ScyllaDB
-    reports a Cassandra-compatible 3.0.8 there.
-    """
-    is_scylla = any("scylla" in str(name) for name in system_table_names or [])
-    return {
-        "product": SCYLLA if is_scylla else CASSANDRA,
-        "release_version": release_version,
-        "version": scylla_version if is_scylla else release_version,
-    }
-
-
-def server_flavour(client):
-    names = [
-        row["table_name"]
-        for row in client.rows(
-            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'system'",
-            what="list the tables of keyspace system (to tell ScyllaDB from Cassandra)",
-        )
-    ]
-    local = client.rows("SELECT release_version FROM system.local", what="read system.local")
-    release = local[0].get("release_version") if local else None
-    scylla_version = None
-    if any("scylla" in name for name in names):
-        try:
-            versions = client.rows("SELECT version FROM system.versions", what="read system.versions")
-            scylla_version = versions[0].get("version") if versions else None
-        except CqlModuleError:
-            scylla_version = None  # only informative: older ScyllaDB releases lack the table
-    return describe_flavour(names, release, scylla_version)
-
-
-# --------------------------------------------------------------------------------------------
 # CQL text
 # --------------------------------------------------------------------------------------------
 
@@ -495,9 +451,6 @@ def qualified_table(keyspace, table):
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 KEYSPACE_NAME_LENGTH = 48
 TABLE_NAME_LENGTH = 222
-# A role name is any text to CQL; these rules only keep out what is a mistake or a log forgery.
-ROLE_NAME_LENGTH = 256
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def schema_name_problem(name, what):
@@ -508,23 +461,6 @@ def schema_name_problem(name, what):
     if len(name) > limit:
         return "%s name %s... has %d characters, more than CQL allows (%d)" % (what, name[:20], len(name), limit)
     return None
-
-
-def check_role_name(name, option="name"):
-    """Refuse a role name that is empty, has control characters or blanks around it, or is absurdly long."""
-    if not isinstance(name, str) or not name.strip():
-        raise CqlModuleError("%s is empty: give the role name" % option)
-    if _CONTROL_RE.search(name) or name != name.strip():
-        raise CqlModuleError(
-            "%s %r has a control character or blanks around it: give the role name exactly, without them"
-            % (option, name)
-        )
-    if len(name) > ROLE_NAME_LENGTH:
-        raise CqlModuleError(
-            "%s %s... has %d characters: role names of this module have at most %d"
-            % (option, name[:20], len(name), ROLE_NAME_LENGTH)
-        )
-    return name
 
 
 def parse_table_name(text, option="tables"):

@@ -219,7 +219,6 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     CqlModuleError,
     Statement,
     apply_statements,
-    check_role_name,
     connection_argument_spec,
     parse_table_name,
     quote_identifier,
@@ -229,6 +228,28 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     unquote_identifier,
 )
 from ansible_collections.cdc.pipeline.plugins.module_utils.secret_keys import MASK
+
+# A role name is any text to CQL; these rules only keep out what is a mistake or a log forgery.
+ROLE_NAME_LENGTH = 256
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_role_name(name, option="name"):
+    """Refuse a role name that is empty, has control characters or blanks around it, or is absurdly long."""
+    if not isinstance(name, str) or not name.strip():
+        raise CqlModuleError("%s is empty: give the role name" % option)
+    if _CONTROL_RE.search(name) or name != name.strip():
+        raise CqlModuleError(
+            "%s %r has a control character or blanks around it: give the role name exactly, without them"
+            % (option, name)
+        )
+    if len(name) > ROLE_NAME_LENGTH:
+        raise CqlModuleError(
+            "%s %s... has %d characters: role names of this module have at most %d"
+            % (option, name[:20], len(name), ROLE_NAME_LENGTH)
+        )
+    return name
+
 
 PERMISSIONS = tuple("CREATE ALTER DROP SELECT MODIFY AUTHORIZE DESCRIBE EXECUTE UNMASK SELECT_MASKED".split())
 _DATA_PERMISSIONS = frozenset(("CREATE", "ALTER", "DROP", "SELECT", "MODIFY", "AUTHORIZE", "UNMASK", "SELECT_MASKED"))

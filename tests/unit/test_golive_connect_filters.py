@@ -91,3 +91,14 @@ def test_references_pass_and_a_masked_literal_fails():
     assert not failed["passed"]
     assert failed["result"][1] == "scylla-source: a literal value in scylla.ssl.truststore.password"
     assert not golive_literal_secrets_result({"connectors": []}, AT)["passed"]
+
+
+def test_an_unmasked_literal_under_a_secret_key_fails_by_the_collections_rule():
+    # secret_keys' rule (the one kafka_connector_info masks by) judges the keys, not the mask alone.
+    answer = info()
+    answer["connectors"][0]["config"]["connection.password"] = "hunter2"
+    failed = golive_literal_secrets_result(answer, AT)
+    assert not failed["passed"]
+    assert failed["result"][0] == "postgres-sink: a literal value in connection.password"
+    answer["connectors"][0]["config"]["connection.password"] = "${directory:/run/cdc-secrets/connect:sink-password}"
+    assert golive_literal_secrets_result(answer, AT)["passed"]
