@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests" / "integration")]
+sys.path.insert(0, str(REPO))
 
 from tests.tools.collection_path import make_importable  # noqa: E402
 
@@ -41,8 +41,9 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.cql import TUPLE_ROWS
 from ansible_collections.cdc.pipeline.plugins.modules import cdc_reconcile  # noqa: E402
 from cassandra.concurrent import execute_concurrent_with_args  # noqa: E402
 from cassandra.query import SimpleStatement  # noqa: E402
-from cassandra_server import started_cassandra  # noqa: E402
-from postgres_server import started_postgres  # noqa: E402
+
+from tests.tools.cassandra_server import started_cassandra  # noqa: E402
+from tests.tools.postgres_server import started_postgres  # noqa: E402
 
 MAX_ROWS = 2_000_000
 PAGE = 5000

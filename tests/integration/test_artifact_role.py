@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 import yaml
-from playbook_runner import LOOPBACK, PlayResult, run_playbook
+
+from tests.tools.playbook_runner import LOOPBACK, PlayResult, run_playbook
 
 pytestmark = pytest.mark.integration
 

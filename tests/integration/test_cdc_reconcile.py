@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cassandra_server import ADMIN_USER, CassandraNode, started_cassandra
-from playbook_runner import PlayResult, run_playbook
-from postgres_server import PostgresServer, started_postgres
+
+from tests.tools.cassandra_server import ADMIN_USER, CassandraNode, started_cassandra
+from tests.tools.playbook_runner import PlayResult, run_playbook
+from tests.tools.postgres_server import PostgresServer, started_postgres
 
 pytestmark = pytest.mark.integration
 

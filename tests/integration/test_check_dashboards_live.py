@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from prometheus_server import SCRAPE, tls_prometheus
+
+from tests.tools.prometheus_server import SCRAPE, tls_prometheus
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playbook_runner import run_playbook
+
+from tests.tools.playbook_runner import run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cassandra_server import ADMIN_USER, CassandraNode, random_password, started_cassandra
-from playbook_runner import PlayResult, run_playbook
-from test_kafka_distribution import free_ports
+
+from tests.tools.cassandra_server import ADMIN_USER, CassandraNode, random_password, started_cassandra
+from tests.tools.local_services import free_ports
+from tests.tools.playbook_runner import PlayResult, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
-from playbook_runner import run_playbook
-from prometheus_server import tls_prometheus
 
 from tests.tools.collection_path import make_importable
+from tests.tools.playbook_runner import run_playbook
+from tests.tools.prometheus_server import tls_prometheus
 
 make_importable()
 from ansible_collections.cdc.pipeline.plugins.filter.golive import (  # noqa: E402

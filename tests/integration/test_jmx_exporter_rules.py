@@ -29,8 +29,9 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
-from connect_worker import FILE_SINK_CLASS, FILE_SOURCE_CLASS, connect_file_plugin
-from test_kafka_distribution import (
+
+from tests.tools.connect_worker import FILE_SINK_CLASS, FILE_SOURCE_CLASS, connect_file_plugin
+from tests.tools.local_services import (
     BROKER_START_TIMEOUT_S,
     CLIENT_TIMEOUT_S,
     CONNECT_START_TIMEOUT_S,

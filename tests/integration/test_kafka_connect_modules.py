@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from connect_worker import FILE_SINK_CLASS, FILE_SOURCE_CLASS, ConnectWorker, started_connect_worker
-from kafka_secure_server import CLIENT_TIMEOUT_S, started_secure_kafka, wait_for
-from playbook_runner import PlayResult, run_playbook
-from test_kafka_distribution import REPO_ROOT, free_ports
+
+from tests.tools.connect_worker import FILE_SINK_CLASS, FILE_SOURCE_CLASS, ConnectWorker, started_connect_worker
+from tests.tools.kafka_secure_server import CLIENT_TIMEOUT_S, started_secure_kafka, wait_for
+from tests.tools.local_services import REPO_ROOT, free_ports
+from tests.tools.playbook_runner import PlayResult, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from test_kafka_distribution import (  # tests/integration is on sys.path (conftest.py)
+
+from tests.tools.local_services import (
     KAFKA_ARTIFACT,
     LOOPBACK,
     extract,

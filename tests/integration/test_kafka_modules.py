@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kafka_secure_server import (
+
+from tests.tools.kafka_secure_server import (
     ADMIN_USER,
     CLIENT_TIMEOUT_S,
     SecureKafka,
@@ -26,7 +27,7 @@ from kafka_secure_server import (
     started_secure_kafka,
     wait_for,
 )
-from playbook_runner import PlayResult, run_playbook
+from tests.tools.playbook_runner import PlayResult, run_playbook
 
 pytestmark = pytest.mark.integration
 

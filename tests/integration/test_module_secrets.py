@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from openbao_server import closed_port
-from playbook_runner import run_playbook
+
+from tests.tools.openbao_server import closed_port
+from tests.tools.playbook_runner import run_playbook
 
 pytestmark = pytest.mark.integration
 

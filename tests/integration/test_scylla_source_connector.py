@@ -47,14 +47,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cassandra_server import CassandraNode, started_cassandra
-from connect_worker import ConnectWorker, RestError, started_connect_worker
-from kafka_secure_server import SecureKafka, quiet_logger, started_secure_kafka, wait_for
 from test_jmx_exporter_rules import AGENT_ARTIFACT, PROMETHEUS_ACCEPT, TEXT_ACCEPT, Series, agent_opts, named, render
 from test_jmx_exporter_rules import scrape as scrape_metrics
-from test_kafka_distribution import REPO_ROOT, free_ports, run_tool, staged_output
 
 from tests.tools import scylla_cdc_standin as standin
+from tests.tools.cassandra_server import CassandraNode, started_cassandra
+from tests.tools.connect_worker import ConnectWorker, RestError, started_connect_worker
+from tests.tools.kafka_secure_server import SecureKafka, quiet_logger, started_secure_kafka, wait_for
+from tests.tools.local_services import REPO_ROOT, free_ports, run_tool, staged_output
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from openbao_server import OpenBaoServer, closed_port, started_openbao
-from playbook_runner import PlayResult, run_playbook
+
+from tests.tools.openbao_server import OpenBaoServer, closed_port, started_openbao
+from tests.tools.playbook_runner import PlayResult, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,8 @@ import time
 
 import hvac
 import pytest
-from openbao_server import started_openbao
+
+from tests.tools.openbao_server import started_openbao
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@
 """How an Apache Cassandra 5 node of the tests is configured and started. TEST CODE ONLY.
 
 One place for the node's cassandra.yaml and JVM command, used by the integration tests' node on
-loopback (tests/integration/cassandra_server.py) and by the lab's stand-in for ScyllaDB
+loopback (tests/tools/cassandra_server.py) and by the lab's stand-in for ScyllaDB
 (playbooks/lab/scylla_standin.yml, through `python -m tests.tools.cassandra_node render`).
 
 The node runs from the staged `cassandra-5.0.9` artifact (the runtime closure of

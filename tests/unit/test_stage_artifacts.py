@@ -492,7 +492,7 @@ def test_committed_cassandra_lock_pins_the_closure_and_its_main_class() -> None:
     }
     files = [item["file"] for item in entry["inputs"]]
     assert "cassandra-all-5.0.9.jar" in files
-    assert any(f.startswith("jamm-") for f in files)  # the agent tests/integration/cassandra_server.py loads
+    assert any(f.startswith("jamm-") for f in files)  # the agent tests/tools/cassandra_server.py loads
     assert all(item["use"] == "lib" for item in entry["inputs"])
     assert all(item["url"].startswith("https://repo1.maven.org/") for item in entry["inputs"])
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kafka_secure_server import Tls, make_tls
-from test_kafka_distribution import LOOPBACK, free_ports
+
+from tests.tools.kafka_secure_server import Tls, make_tls
+from tests.tools.local_services import LOOPBACK, free_ports
 
 START_TIMEOUT_S = 60
 

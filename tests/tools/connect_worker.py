@@ -42,8 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from kafka_secure_server import ADMIN_USER, SCRAM_MECHANISM, SecureKafka, random_password
-from test_kafka_distribution import (
+
+from scripts import stage_artifacts as stage
+from tests.tools.kafka_secure_server import ADMIN_USER, SCRAM_MECHANISM, SecureKafka, random_password
+from tests.tools.local_services import (
     CONNECT_START_TIMEOUT_S,
     LOOPBACK,
     extract,
@@ -54,8 +56,6 @@ from test_kafka_distribution import (
     wait_until,
     write_properties,
 )
-
-from scripts import stage_artifacts as stage
 
 FILE_SOURCE_CLASS = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK_CLASS = "org.apache.kafka.connect.file.FileStreamSinkConnector"

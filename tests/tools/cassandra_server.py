@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from kafka_secure_server import Tls, make_tls
-from test_kafka_distribution import LOOPBACK, extract, free_ports, running, staged_output, stop_process, wait_until
 
 from tests.tools.cassandra_node import LOGBACK_XML, cassandra_yaml, find_jamm, jvm_command
 from tests.tools.cassandra_node import cql_session as cassandra_node_session
+from tests.tools.kafka_secure_server import Tls, make_tls
+from tests.tools.local_services import LOOPBACK, extract, free_ports, running, staged_output, stop_process, wait_until
 
 CASSANDRA_ARTIFACT = "cassandra-5.0.9"
 START_TIMEOUT_S = 150

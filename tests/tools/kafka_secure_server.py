@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from test_kafka_distribution import (
+
+from tests.tools.local_services import (
     BROKER_START_TIMEOUT_S,
     KAFKA_ARTIFACT,
     LOOPBACK,
