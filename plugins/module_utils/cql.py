@@ -401,6 +401,50 @@ def _connected_client(module):
 
 
 # --------------------------------------------------------------------------------------------
+# Server flavour
+# --------------------------------------------------------------------------------------------
+
+SCYLLA = "scylladb"
+CASSANDRA = "cassandra"
+
+
+def describe_flavour(system_table_names, release_version, scylla_version=None):
+    """{"product", "release_version", "version"} from the names of the tables in keyspace `system`.
+
+    ScyllaDB keeps tables of its own there (scylla_local, scylla_views_builds_in_progress, ...),
+    Cassandra has none whose name contains "scylla": the check ScyllaDB's own cql-pytest suite
+    uses (test/cqlpy/util.py is_scylla). release_version does not tell them apart: ScyllaDB
+    reports a Cassandra-compatible 3.0.8 there.
+    """
+    is_scylla = any("scylla" in str(name) for name in system_table_names or [])
+    return {
+        "product": SCYLLA if is_scylla else CASSANDRA,
+        "release_version": release_version,
+        "version": scylla_version if is_scylla else release_version,
+    }
+
+
+def server_flavour(client):
+    names = [
+        row["table_name"]
+        for row in client.rows(
+            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'system'",
+            what="list the tables of keyspace system (to tell ScyllaDB from Cassandra)",
+        )
+    ]
+    local = client.rows("SELECT release_version FROM system.local", what="read system.local")
+    release = local[0].get("release_version") if local else None
+    scylla_version = None
+    if any("scylla" in name for name in names):
+        try:
+            versions = client.rows("SELECT version FROM system.versions", what="read system.versions")
+            scylla_version = versions[0].get("version") if versions else None
+        except CqlModuleError:
+            scylla_version = None  # only informative: older ScyllaDB releases lack the table
+    return describe_flavour(names, release, scylla_version)
+
+
+# --------------------------------------------------------------------------------------------
 # CQL text
 # --------------------------------------------------------------------------------------------
 

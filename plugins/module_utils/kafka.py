@@ -29,7 +29,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import 
 
 KAFKA_IMPORT_ERROR = None
 try:
-    from confluent_kafka import KafkaException, TopicCollection, TopicPartition
+    from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection, TopicPartition
     from confluent_kafka.admin import (
         AclBinding,
         AclBindingFilter,
@@ -562,6 +562,136 @@ class KafkaAdmin:
         deletion = UserScramCredentialDeletion(user, scram_mechanism(mechanism))
         futures = self.admin.alter_user_scram_credentials([deletion], request_timeout=self.timeout)
         self.wait(futures[user], "delete the %s credential of %s" % (mechanism, user))
+
+
+class RecordProducer:
+    """A confluent-kafka Producer for single records: send() returns (partition, offset) or raises KafkaModuleError.
+
+    acks=all and idempotence (the record is on min.insync.replicas brokers, once, when send returns),
+    murmur2 (Kafka's Java partitioner, which the ScyllaDB source connector's producer uses) where no partition is
+    given, lz4 (what the topics store).
+    """
+
+    def __init__(self, params):
+        self.params = params
+        self.timeout = int(params.get("request_timeout") or 30)
+        self.events = []
+        config = build_client_config(params)
+        config.update(
+            {
+                "acks": "all",
+                "enable.idempotence": True,
+                "partitioner": "murmur2_random",
+                "compression.type": "lz4",
+                "linger.ms": 0,
+                "message.timeout.ms": self.timeout * 1000,
+                "error_cb": self._on_error,
+            }
+        )
+        self.producer = Producer(config)
+
+    def _on_error(self, error):
+        self.events.append((error.name(), error.str()))
+
+    def _failure(self, name, text, what):
+        kind, detail = classify_client_errors(self.events)
+        if kind is not None:
+            return KafkaModuleError(failure_message(kind, detail, self.params))
+        return KafkaModuleError(describe_operation_error(name, text, what, self.params))
+
+    def send(self, topic, key, value, partition=None, headers=None):
+        what = "produce to topic %s" % topic
+        delivery = {}
+
+        def on_delivery(err, msg):
+            delivery.update(err=err, msg=msg)
+
+        extra = {} if partition is None else {"partition": partition}
+        if headers:
+            extra["headers"] = headers
+        try:
+            self.producer.produce(topic, key=key, value=value, on_delivery=on_delivery, **extra)
+        except (BufferError, KafkaException) as exc:
+            name, text = kafka_error_parts(exc)
+            raise self._failure(name, text, what) from exc
+        left = self.producer.flush(self.timeout + 5)
+        if left or "err" not in delivery:
+            raise self._failure("_MSG_TIMED_OUT", "not delivered within %ss" % self.timeout, what)
+        if delivery["err"] is not None:
+            err = delivery["err"]
+            raise self._failure(err.name(), err.str(), what)
+        return delivery["msg"].partition(), delivery["msg"].offset()
+
+
+class RecordReader:
+    """Reads a range of offsets of one partition with a confluent-kafka Consumer, without joining or committing to a
+    consumer group (assign, no commits): read() returns the records as dicts or raises KafkaModuleError."""
+
+    def __init__(self, params):
+        self.params = params
+        self.timeout = int(params.get("request_timeout") or 30)
+        self.events = []
+        config = build_client_config(params)
+        config.update(
+            {
+                # librdkafka wants a group id; nothing is committed to it and assign() never joins it.
+                "group.id": "cdc.pipeline-reader",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "enable.partition.eof": True,
+                "error_cb": self._on_error,
+            }
+        )
+        self.consumer = Consumer(config)
+
+    def _on_error(self, error):
+        self.events.append((error.name(), error.str()))
+
+    def close(self):
+        self.consumer.close()
+
+    def read(self, topic, partition, start, end):
+        """Every record of topic/partition with start <= offset < end, in order, as {offset, key, value, headers,
+        timestamp}; headers are a list of (name, bytes) pairs as the record carries them."""
+        if end <= start:
+            return []
+        what = "read %s-%d offsets %d to %d" % (topic, partition, start, end - 1)
+        self.consumer.assign([TopicPartition(topic, partition, start)])
+        records = []
+        deadline = time.monotonic() + self.timeout
+        try:
+            while time.monotonic() < deadline:
+                message = self.consumer.poll(POLL_INTERVAL_S * 5)
+                if message is None:
+                    continue
+                error = message.error()
+                if error is not None:
+                    # The end of what the partition holds now (offsets may skip: transaction markers, compaction).
+                    if error.name() == "_PARTITION_EOF":
+                        return records
+                    kind, detail = classify_client_errors(self.events + [(error.name(), error.str())])
+                    if kind is not None:
+                        raise KafkaModuleError(failure_message(kind, detail, self.params))
+                    raise KafkaModuleError(describe_operation_error(error.name(), error.str(), what, self.params))
+                if message.offset() >= end:
+                    return records
+                records.append(
+                    {
+                        "offset": message.offset(),
+                        "key": message.key(),
+                        "value": message.value(),
+                        "headers": list(message.headers() or []),
+                        "timestamp": message.timestamp()[1],
+                    }
+                )
+                if message.offset() >= end - 1:
+                    return records
+        finally:
+            self.consumer.unassign()
+        raise KafkaModuleError(
+            "%s: only %d records arrived within %ss (request_timeout); raise it, or check the brokers' health"
+            % (what, len(records), self.timeout)
+        )
 
 
 def config_entry_dict(entry):

@@ -160,12 +160,8 @@ import uuid
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.kafka import (
     KafkaModuleError,
-    build_client_config,
-    classify_client_errors,
+    RecordProducer,
     connection_argument_spec,
-    describe_operation_error,
-    failure_message,
-    kafka_error_parts,
     run_module,
 )
 from ansible_collections.cdc.pipeline.plugins.module_utils.scylla_cdc_event import (
@@ -173,13 +169,6 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.scylla_cdc_event impo
     CdcTable,
     change_event,
 )
-
-try:
-    from confluent_kafka import KafkaException, Producer
-except ImportError:
-    # run_module fails first with the missing library (require_kafka).
-    KafkaException = Exception
-    Producer = None
 
 # The canary table: one row per id; every other column is what the run writes.
 CANARY_KEY = [("id", "text")]
@@ -211,62 +200,7 @@ def new_nonce():
     return uuid.uuid4().hex
 
 
-class CanaryProducer:
-    """A confluent-kafka Producer for single records: send() returns (partition, offset) or raises KafkaModuleError.
-
-    acks=all and idempotence (the record is on min.insync.replicas brokers, once, when send returns),
-    murmur2 (Kafka's Java partitioner, which the source connector's producer uses), lz4 (what the topics store).
-    """
-
-    def __init__(self, params):
-        self.params = params
-        self.timeout = int(params.get("request_timeout") or 30)
-        self.events = []
-        config = build_client_config(params)
-        config.update(
-            {
-                "acks": "all",
-                "enable.idempotence": True,
-                "partitioner": "murmur2_random",
-                "compression.type": "lz4",
-                "linger.ms": 0,
-                "message.timeout.ms": self.timeout * 1000,
-                "error_cb": self._on_error,
-            }
-        )
-        self.producer = Producer(config)
-
-    def _on_error(self, error):
-        self.events.append((error.name(), error.str()))
-
-    def _failure(self, name, text, what):
-        kind, detail = classify_client_errors(self.events)
-        if kind is not None:
-            return KafkaModuleError(failure_message(kind, detail, self.params))
-        return KafkaModuleError(describe_operation_error(name, text, what, self.params))
-
-    def send(self, topic, key, value):
-        what = "produce to topic %s" % topic
-        delivery = {}
-
-        def on_delivery(err, msg):
-            delivery.update(err=err, msg=msg)
-
-        try:
-            self.producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
-        except (BufferError, KafkaException) as exc:
-            name, text = kafka_error_parts(exc)
-            raise self._failure(name, text, what) from exc
-        left = self.producer.flush(self.timeout + 5)
-        if left or "err" not in delivery:
-            raise self._failure("_MSG_TIMED_OUT", "not delivered within %ss" % self.timeout, what)
-        if delivery["err"] is not None:
-            err = delivery["err"]
-            raise self._failure(err.name(), err.str(), what)
-        return delivery["msg"].partition(), delivery["msg"].offset()
-
-
-def send_to_topic(module, admin, producer_factory=CanaryProducer, clock=time.time):
+def send_to_topic(module, admin, producer_factory=RecordProducer, clock=time.time):
     """origin=topic: one INSERT event of the canary row into the change topic (nothing in check mode)."""
     params = module.params
     table = canary_table(params["table"], params["topic_prefix"])

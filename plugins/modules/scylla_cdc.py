@@ -156,6 +156,7 @@ server:
 
 from ansible_collections.cdc.pipeline.plugins.module_utils.client_module import SecretSafeModule
 from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
+    SCYLLA,
     ApplyError,
     CqlModuleError,
     Statement,
@@ -163,6 +164,7 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.cql import (
     connection_argument_spec,
     parse_table_name,
     run_module,
+    server_flavour,
 )
 from ansible_collections.cdc.pipeline.plugins.module_utils.scylla_cdc_options import (
     CDC_EXTENSION,
@@ -173,47 +175,6 @@ from ansible_collections.cdc.pipeline.plugins.module_utils.scylla_cdc_options im
     stored_cdc_options,
     wanted_cdc_options,
 )
-
-# Server flavour: this module refuses a server that is not ScyllaDB (Cassandra has no CDC log tables).
-SCYLLA = "scylladb"
-CASSANDRA = "cassandra"
-
-
-def describe_flavour(system_table_names, release_version, scylla_version=None):
-    """{"product", "release_version", "version"} from the names of the tables in keyspace `system`.
-
-    ScyllaDB keeps tables of its own there (scylla_local, scylla_views_builds_in_progress, ...),
-    Cassandra has none whose name contains "scylla": the check ScyllaDB's own cql-pytest suite
-    uses (test/cqlpy/util.py is_scylla). release_version does not tell them apart: ScyllaDB
-    reports a Cassandra-compatible 3.0.8 there.
-    """
-    is_scylla = any("scylla" in str(name) for name in system_table_names or [])
-    return {
-        "product": SCYLLA if is_scylla else CASSANDRA,
-        "release_version": release_version,
-        "version": scylla_version if is_scylla else release_version,
-    }
-
-
-def server_flavour(client):
-    names = [
-        row["table_name"]
-        for row in client.rows(
-            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'system'",
-            what="list the tables of keyspace system (to tell ScyllaDB from Cassandra)",
-        )
-    ]
-    local = client.rows("SELECT release_version FROM system.local", what="read system.local")
-    release = local[0].get("release_version") if local else None
-    scylla_version = None
-    if any("scylla" in name for name in names):
-        try:
-            versions = client.rows("SELECT version FROM system.versions", what="read system.versions")
-            scylla_version = versions[0].get("version") if versions else None
-        except CqlModuleError:
-            scylla_version = None  # only informative: older ScyllaDB releases lack the table
-    return describe_flavour(names, release, scylla_version)
-
 
 REQUESTED_KEYS = ("enabled", "preimage", "postimage", "delta", "ttl")
 

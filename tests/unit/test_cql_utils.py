@@ -367,8 +367,8 @@ def test_grant_and_revoke_statements() -> None:
 def test_flavour_from_the_system_tables() -> None:
     cassandra_tables = ["local", "peers", "peers_v2", "paxos", "size_estimates"]
     scylla_tables = [*cassandra_tables, "scylla_local", "scylla_views_builds_in_progress"]
-    assert scylla_cdc.describe_flavour(cassandra_tables, "5.0.9")["product"] == "cassandra"
-    scylla = scylla_cdc.describe_flavour(scylla_tables, "3.0.8", "2025.1.4")
+    assert cql.describe_flavour(cassandra_tables, "5.0.9")["product"] == "cassandra"
+    scylla = cql.describe_flavour(scylla_tables, "3.0.8", "2025.1.4")
     assert scylla == {"product": "scylladb", "release_version": "3.0.8", "version": "2025.1.4"}
 
 

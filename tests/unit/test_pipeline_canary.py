@@ -227,7 +227,7 @@ class FakeAdmin:
 
 
 class FakeProducer:
-    """Stands for CanaryProducer: records what would be produced."""
+    """Stands for kafka.RecordProducer: records what would be produced."""
 
     instances: list[FakeProducer] = []
 
@@ -325,7 +325,7 @@ def test_every_origin_has_a_sender_and_the_documentation_matches_the_spec():
     assert set(result) - {"changed"} == set(returned)
 
 
-# -- CanaryProducer: delivery reports and failures, with a fake confluent-kafka Producer ---------
+# -- kafka.RecordProducer (the canary's): delivery reports and failures, with a fake confluent-kafka Producer
 
 
 class FakeKafkaError:
@@ -344,13 +344,15 @@ class FakeConfluentProducer:
 
     outcome: dict = {}
     configs: list = []
+    produced: list = []
 
     def __init__(self, config):
         FakeConfluentProducer.configs.append(config)
         self.config = config
         self.pending = []
 
-    def produce(self, topic, key=None, value=None, on_delivery=None):
+    def produce(self, topic, key=None, value=None, on_delivery=None, **extra):
+        FakeConfluentProducer.produced.append((topic, key, value, extra))
         self.pending.append(on_delivery)
 
     def flush(self, timeout):
@@ -368,13 +370,13 @@ class FakeConfluentProducer:
 
 @pytest.fixture
 def fake_confluent(monkeypatch):
-    FakeConfluentProducer.outcome, FakeConfluentProducer.configs = {}, []
-    monkeypatch.setattr(canary, "Producer", FakeConfluentProducer)
+    FakeConfluentProducer.outcome, FakeConfluentProducer.configs, FakeConfluentProducer.produced = {}, [], []
+    monkeypatch.setattr(ku, "Producer", FakeConfluentProducer)
     return FakeConfluentProducer
 
 
 def test_producer_settings_and_delivery(fake_confluent):
-    producer = canary.CanaryProducer(params(request_timeout=10))
+    producer = ku.RecordProducer(params(request_timeout=10))
     assert producer.send("cdc.cdc_canary.heartbeat", b"k", b"v") == (1, 42)
     [config] = fake_confluent.configs
     assert config["acks"] == "all"
@@ -382,23 +384,30 @@ def test_producer_settings_and_delivery(fake_confluent):
     assert config["partitioner"] == "murmur2_random"
     assert config["message.timeout.ms"] == 10_000
     assert (config["security.protocol"], config["sasl.username"]) == ("SASL_SSL", "admin")
+    # No partition or headers given: the partitioner chooses by key, and no header is added.
+    assert fake_confluent.produced == [("cdc.cdc_canary.heartbeat", b"k", b"v", {})]
+
+
+def test_a_partition_and_headers_are_passed_on(fake_confluent):
+    ku.RecordProducer(params()).send("cdc.shop.orders", b"k", b"v", partition=3, headers=[("h", b"1")])
+    assert fake_confluent.produced == [("cdc.shop.orders", b"k", b"v", {"partition": 3, "headers": [("h", b"1")]})]
 
 
 def test_a_refused_delivery_is_worded_with_its_fix(fake_confluent):
     fake_confluent.outcome = {"error": ("TOPIC_AUTHORIZATION_FAILED", "Topic authorization failed")}
     with pytest.raises(ku.KafkaModuleError, match=r"may not produce to topic cdc\.cdc_canary\.heartbeat"):
-        canary.CanaryProducer(params()).send("cdc.cdc_canary.heartbeat", b"k", b"v")
+        ku.RecordProducer(params()).send("cdc.cdc_canary.heartbeat", b"k", b"v")
 
 
 def test_an_undelivered_event_fails_instead_of_passing(fake_confluent):
     fake_confluent.outcome = {"undelivered": True}
     with pytest.raises(ku.KafkaModuleError, match="not delivered within 30s"):
-        canary.CanaryProducer(params()).send("cdc.cdc_canary.heartbeat", b"k", b"v")
+        ku.RecordProducer(params()).send("cdc.cdc_canary.heartbeat", b"k", b"v")
 
 
 def test_a_login_failure_seen_while_producing_names_the_credentials(fake_confluent):
     fake_confluent.outcome = {"undelivered": True}
-    producer = canary.CanaryProducer(params())
+    producer = ku.RecordProducer(params())
     producer._on_error(FakeKafkaError("_AUTHENTICATION", "SASL authentication error: Authentication failed"))
     with pytest.raises(ku.KafkaModuleError, match="refused the SASL SCRAM-SHA-512 login of user 'admin'"):
         producer.send("cdc.cdc_canary.heartbeat", b"k", b"v")
