@@ -570,7 +570,7 @@ def test_scram_user_create_probe_and_rotate(ansible_home, env):
 
 
 def test_refusals_and_connection_failures_are_one_clear_message(ansible_home, env):
-    from openbao_server import closed_port
+    from tests.tools.openbao_server import closed_port
 
     info = "kafka_cluster_info"
     weak_user = unique("weak")
