@@ -145,7 +145,7 @@ molecule-scenario: venv lab-image lab-apt-cache ## one Molecule scenario: make m
 # make chaos CHAOS_STEPS=verify (the scenario stays).
 CHAOS_STEPS ?= destroy create converge verify destroy
 .PHONY: chaos
-chaos: venv lab-image lab-apt-cache artifacts ## the pipeline's chaos cases beyond CI's (about 45 min; CHAOS_STEPS=verify on a converged scenario)
+chaos: venv lab-image lab-apt-cache artifacts ## the pipeline's chaos cases beyond CI's and the AWX job templates in check mode (about 50 min; CHAOS_STEPS=verify on a converged scenario)
 	CDC_PIPELINE_VERIFY=chaos.yml MOLECULE_STEPS="$(CHAOS_STEPS)" scripts/molecule_test.sh pipeline
 
 molecule: venv lab-image lab-apt-cache ## every Molecule scenario, one after the other: check, converge, idempotence, verify
