@@ -8,7 +8,8 @@ No AWX server is reachable here, so what can be proven without one is proven:
   with the same type, choices within the declared ones, and a boolean asked as "true"/"false" is read with `| bool`
   wherever it is used (a survey answers strings, and the string "false" is true);
 - the operational playbooks each have a template, and the schedules exist only where AWX schedules.
-Each template's playbook runs under ansible-runner in the whole-pipeline scenario (molecule/pipeline/verify_awx.yml).
+Each template's playbook runs under ansible-runner in the pipeline scenario's make chaos
+(molecule/pipeline/verify_awx.yml).
 """
 
 from __future__ import annotations
