@@ -564,7 +564,26 @@ class KafkaAdmin:
         self.wait(futures[user], "delete the %s credential of %s" % (mechanism, user))
 
 
-class RecordProducer:
+class _RecordClient:
+    """What the producer and the reader share: the settings, and the client errors librdkafka reports through its
+    error callback, read first when an operation fails (a refused login or TLS failure names its own fix)."""
+
+    def __init__(self, params):
+        self.params = params
+        self.timeout = int(params.get("request_timeout") or 30)
+        self.events = []
+
+    def _on_error(self, error):
+        self.events.append((error.name(), error.str()))
+
+    def _failure(self, name, text, what):
+        kind, detail = classify_client_errors(self.events + [(name, text)])
+        if kind is not None:
+            return KafkaModuleError(failure_message(kind, detail, self.params))
+        return KafkaModuleError(describe_operation_error(name, text, what, self.params))
+
+
+class RecordProducer(_RecordClient):
     """A confluent-kafka Producer for single records: send() returns (partition, offset) or raises KafkaModuleError.
 
     acks=all and idempotence (the record is on min.insync.replicas brokers, once, when send returns),
@@ -573,9 +592,7 @@ class RecordProducer:
     """
 
     def __init__(self, params):
-        self.params = params
-        self.timeout = int(params.get("request_timeout") or 30)
-        self.events = []
+        _RecordClient.__init__(self, params)
         config = build_client_config(params)
         config.update(
             {
@@ -589,15 +606,6 @@ class RecordProducer:
             }
         )
         self.producer = Producer(config)
-
-    def _on_error(self, error):
-        self.events.append((error.name(), error.str()))
-
-    def _failure(self, name, text, what):
-        kind, detail = classify_client_errors(self.events)
-        if kind is not None:
-            return KafkaModuleError(failure_message(kind, detail, self.params))
-        return KafkaModuleError(describe_operation_error(name, text, what, self.params))
 
     def send(self, topic, key, value, partition=None, headers=None):
         what = "produce to topic %s" % topic
@@ -623,14 +631,12 @@ class RecordProducer:
         return delivery["msg"].partition(), delivery["msg"].offset()
 
 
-class RecordReader:
+class RecordReader(_RecordClient):
     """Reads a range of offsets of one partition with a confluent-kafka Consumer, without joining or committing to a
     consumer group (assign, no commits): read() returns the records as dicts or raises KafkaModuleError."""
 
     def __init__(self, params):
-        self.params = params
-        self.timeout = int(params.get("request_timeout") or 30)
-        self.events = []
+        _RecordClient.__init__(self, params)
         config = build_client_config(params)
         config.update(
             {
@@ -643,9 +649,6 @@ class RecordReader:
             }
         )
         self.consumer = Consumer(config)
-
-    def _on_error(self, error):
-        self.events.append((error.name(), error.str()))
 
     def close(self):
         self.consumer.close()
@@ -669,10 +672,7 @@ class RecordReader:
                     # The end of what the partition holds now (offsets may skip: transaction markers, compaction).
                     if error.name() == "_PARTITION_EOF":
                         return records
-                    kind, detail = classify_client_errors(self.events + [(error.name(), error.str())])
-                    if kind is not None:
-                        raise KafkaModuleError(failure_message(kind, detail, self.params))
-                    raise KafkaModuleError(describe_operation_error(error.name(), error.str(), what, self.params))
+                    raise self._failure(error.name(), error.str(), what)
                 if message.offset() >= end:
                     return records
                 records.append(

@@ -272,7 +272,7 @@ def public(entry):
     return dict((key, value) for key, value in entry.items() if key not in ("key_bytes", "value", "headers", "marker"))
 
 
-def read_candidates(params, admin, reader, positions):
+def read_candidates(params, reader, positions):
     """The selected queue records as candidates; those without Connect's origin headers are refused at once."""
     dlq_topic = params["dlq_topic"]
     candidates, no_origin = [], []
@@ -342,7 +342,7 @@ def replay_records(module, admin, reader_factory=RecordReader, producer_factory=
     positions = selected_positions(params["records"], held)
     reader = reader_factory(params)
     try:
-        candidates, no_origin = read_candidates(params, admin, reader, positions)
+        candidates, no_origin = read_candidates(params, reader, positions)
         later = read_later(params, admin, reader, candidates) if candidates else {}
     finally:
         reader.close()

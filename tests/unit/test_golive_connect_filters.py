@@ -96,7 +96,7 @@ def test_references_pass_and_a_masked_literal_fails():
 def test_an_unmasked_literal_under_a_secret_key_fails_by_the_collections_rule():
     # secret_keys' rule (the one kafka_connector_info masks by) judges the keys, not the mask alone.
     answer = info()
-    answer["connectors"][0]["config"]["connection.password"] = "hunter2"
+    answer["connectors"][0]["config"]["connection.password"] = "written-into-the-config"
     failed = golive_literal_secrets_result(answer, AT)
     assert not failed["passed"]
     assert failed["result"][0] == "postgres-sink: a literal value in connection.password"
