@@ -120,6 +120,11 @@ integration: venv artifacts ## pytest integration tests against real services
 benchmark-reconcile: venv artifacts ## cdc_reconcile next to a plain full scan of both tables (throw-away Cassandra 5 and PostgreSQL; ROWS=200000)
 	$(BIN)/python scripts/benchmark_reconcile.py --rows $${ROWS:-200000}
 
+.PHONY: benchmark
+benchmark: venv ## the sink benchmark, 3 runs per variant, table and plot in .cache/benchmarks (the demo lab; BENCH_ARGS="--scenario pipeline")
+	$(BIN)/pip install --quiet -r requirements-benchmark.txt -c constraints.txt
+	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
+
 .PHONY: ee
 ee: venv lab-image ## the execution environment image (ee/execution-environment.yml) on the lab image, without Galaxy or a registry
 	VENV=$(VENV) scripts/build-ee.sh

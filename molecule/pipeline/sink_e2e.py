@@ -1,13 +1,16 @@
 """End-to-end test of the postgres-sink connector with the ScyllaDB CDC source's record format.
 
-The ScyllaDB CDC source connector cannot run here (its plugin cannot be staged, and there is no
-ScyllaDB server), so this script writes what it would write: change events in its advanced output
-format (cdc.output.format=advanced, cdc.include.after=full), as the workers' JSON converter with
-schemas encodes them. Key: a struct of the primary key columns (optional fields, as the connector
+The sink's cases need records the real source never sends on cue (poison records, partial rows, a
+string where an int is declared, a 64 KiB value), so this script writes into the change topics what
+the ScyllaDB CDC source writes, and more: change events in its advanced output format
+(cdc.output.format=advanced, cdc.include.after=full), as the workers' JSON converter with schemas
+encodes them. Key: a struct of the primary key columns (optional fields, as the connector
 declares them). Value: a Debezium envelope named <prefix>.<keyspace>.<table>.Envelope with source,
 before, after, op (c/u/d), ts_ms, transaction, ts_us, ts_ns. A delete is a DELETE record (before with
 the key, after null) followed by a tombstone. Modelled on ScyllaSchema.java and
-ScyllaSourceInfoStructMaker.java of scylladb/scylla-cdc-source-connector 2.0.x.
+ScyllaSourceInfoStructMaker.java of scylladb/scylla-cdc-source-connector 2.0.x. verify_source.yml runs
+the real connector (against the stand-in for ScyllaDB); the rows written here exist in the sink only,
+so reconciliations leave these tables out.
 
 Subcommands (each bounded in records and time, and printing one JSON report):
   produce  inserts, full-row updates, deletes with tombstones, nulls, unicode and a wide row into the

@@ -76,6 +76,8 @@ options:
     description:
       - With O(state=backup), a directory (existing) that receives one timestamped file per backup, or a file path
         (its directory must exist) that each backup replaces.
+      - In check mode a O(dest) that does not exist yet and does not end in C(.json) is taken as a directory an
+        earlier task creates; the result predicts the first backup in it.
     type: path
   src:
     description:
@@ -274,8 +276,13 @@ def existing_connector(client, name, what):
 # -- backup -------------------------------------------------------------------------------------
 
 
-def backup_target(dest, name, now):
-    """(path to write, earlier backup to compare with or None, whether path may replace a file)."""
+def backup_target(dest, name, now, directory_to_come=False):
+    """(path to write, earlier backup to compare with or None, whether path may replace a file).
+
+    directory_to_come: dest does not exist yet but is a directory an earlier task creates (check mode).
+    """
+    if directory_to_come:
+        return os.path.join(dest, backup_file_name(name, now, 0)), None, False
     if os.path.isdir(dest):
         earlier = backups_in(dest, name)
         sequence = 0
@@ -300,7 +307,10 @@ def backup(module, client):
     info = existing_connector(client, name, "nothing to back up")
     now = utc_now()
     document = build_offsets_document(worker, info, client.offsets(name), now)
-    path, earlier, replace = backup_target(dest, name, now)
+    # In check mode the task that creates the backup directory has not run: a dest that does not exist and
+    # is not a .json file is that directory, and the first backup in it is the prediction.
+    directory_to_come = module.check_mode and not os.path.exists(dest) and not dest.endswith(".json")
+    path, earlier, replace = backup_target(dest, name, now, directory_to_come)
     if replace and (params["keep_count"] or params["keep_days"]):
         raise ConnectError("keep_count and keep_days apply to a directory dest: %s is a file path" % dest)
     earlier_document = read_json_if_any(earlier) if earlier else None
@@ -335,7 +345,7 @@ def apply_retention(module, directory, name, newest, now):
     params = module.params
     if not (params["keep_count"] or params["keep_days"]):
         return []
-    files = backups_in(directory, name)
+    files = backups_in(directory, name) if os.path.isdir(directory) else []
     if newest not in files:
         files.append(newest)  # check mode: the file a real run would have written
     victims = retention_victims(files, params["keep_count"], params["keep_days"], now)

@@ -364,6 +364,21 @@ def test_backup_to_an_unwritable_place_is_one_message(tmp_path, fixed_now, monke
     assert list(tmp_path.iterdir()) == []
 
 
+def test_check_mode_predicts_the_first_backup_into_a_directory_an_earlier_task_creates(tmp_path, fixed_now):
+    worker = HostileWorker()
+    running_source(worker, offsets=file_offsets(6))
+    dest = tmp_path / "offsets"  # the playbook's directory task has not run: check mode
+    result, _module = run_offsets(worker, check_mode=True, dest=str(dest), keep_count=3)
+    assert result["changed"] is True
+    assert result["path"].startswith(str(dest) + "/src-") and result["path"].endswith(".json")
+    assert result["removed"] == []
+    assert not dest.exists(), "check mode writes nothing"
+    # Without check mode the directory must exist: the same call is refused, naming dest.
+    with pytest.raises(kc.ConnectError) as raised:
+        run_offsets(worker, dest=str(dest), keep_count=3)
+    one_line_naming(raised.value, "dest")
+
+
 def test_a_hundred_thousand_offsets_back_up_and_restore(tmp_path, fixed_now):
     started = time.process_time()
     worker = HostileWorker()
