@@ -24,7 +24,8 @@
 #
 # MOLECULE_STEPS="create converge verify destroy" runs those steps instead of the test_sequence (make
 # chaos; MOLECULE_STEPS=verify on a converged scenario). After a failure the scenario is destroyed
-# only when the steps include create: a partial run leaves the scenario it found.
+# only when the steps include create: a partial run leaves the scenario it found, and a successful
+# one leaves the scenario its last step left.
 set -u
 scenario=${1:?usage: [MOLECULE_STEPS=...] molecule_test.sh SCENARIO [STEP_UNDER_MITOGEN...]}
 shift
@@ -59,9 +60,13 @@ last=${steps##* }
 for step in $steps; do
   run_step "$step" || { rc=$?; echo "molecule_test.sh: $step failed (exit $rc)" >&2; break; }
 done
-# The sequence ends with destroy; after a failure it has not run yet.
-if [ -n "${MOLECULE_STEPS:-}" ] && [[ " $steps " != *" create "* ]]; then
-  :
+# The test_sequence ends with destroy; after a failure it has not run yet. Chosen steps leave the scenario
+# as they end, except after a failure of steps that created it (MOLECULE_STEPS="create converge" keeps a
+# converged lab for benchmarks or by-hand checks; destroy it with `molecule destroy -s <scenario>`).
+if [ -n "${MOLECULE_STEPS:-}" ]; then
+  if [ $rc -ne 0 ] && [[ " $steps " == *" create "* ]]; then
+    molecule destroy -s "$scenario" || true
+  fi
 elif [ $rc -ne 0 ] || [ "$last" != destroy ]; then
   molecule destroy -s "$scenario" || true
 fi
