@@ -7,7 +7,8 @@
 Reads the recording with the JDK's `jfr` tool and prints one JSON report:
 - threads: each group of threads' share of the worker's CPU (jdk.ThreadCPULoad), so the part spent
   outside the connector's tasks (garbage collection, the JIT compiler, client threads) is counted too;
-- stages: the tasks' sampled stacks (jdk.ExecutionSample), each given to the library nearest its top
+- stages: the sink tasks' sampled stacks (jdk.ExecutionSample, the stacks through WorkerSinkTask: the
+  executor names the threads pool-N-thread-M), each given to the library nearest its top
   frame that is not the JDK's own (TLS and compression count as themselves): JSON converter,
   transforms, the Debezium sink, Hibernate, the PostgreSQL driver, the Kafka consumer, Connect;
 - top: the methods most often on top of a task's stack.
@@ -15,7 +16,7 @@ Reads the recording with the JDK's `jfr` tool and prints one JSON report:
 Record on the worker's host while the benchmark's sink runs (the worker runs Java 17; jcmd from a JDK
 17 on the host attaches to it by its host pid, also inside a container):
     jcmd <pid> JFR.start name=sink settings=profile duration=60s filename=/tmp/sink.jfr
-    scripts/profile_jfr.py /proc/<pid>/root/tmp/sink.jfr --threads task-thread-bench-sink
+    scripts/profile_jfr.py /proc/<pid>/root/tmp/sink.jfr
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ LIBRARIES = (
     ("Connect runtime", ("org.apache.kafka.connect.",)),
 )
 JDK = ("java.", "javax.", "jdk.", "sun.", "com.sun.")
+SINK_TASK = "org.apache.kafka.connect.runtime.WorkerSinkTask"
 THREAD_GROUPS = (
+    ("metrics scrapes (JMX exporter)", re.compile(r"^prometheus-http")),
     ("garbage collection", re.compile(r"^(GC Thread|G1 |VM Periodic|ZGC|Shenandoah)")),
     ("JIT compiler", re.compile(r"CompilerThread")),
     ("Kafka clients' network threads", re.compile(r"^kafka-(producer|coordinator|admin)|heartbeat")),
@@ -75,9 +78,9 @@ def library_of(frames: list[dict]) -> str:
     return "JDK"
 
 
-def thread_group(name: str, task_prefix: str) -> str:
-    if name.startswith(task_prefix):
-        return f"tasks ({task_prefix}*)"
+def thread_group(name: str, task_threads: set[str]) -> str:
+    if name in task_threads:
+        return "sink tasks"
     for group, pattern in THREAD_GROUPS:
         if pattern.search(name):
             return group
@@ -92,28 +95,28 @@ def shares(counter: collections.Counter) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recording")
-    parser.add_argument("--threads", default="task-thread-", help="name prefix of the connector's task threads")
+    parser.add_argument("--task", default=SINK_TASK, help="a class on every stack of the tasks to profile")
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
+
+    # Sink task threads are named by the worker's executor (pool-N-thread-M), so a task is found by its stack.
+    stages, top, samples, task_threads = collections.Counter(), collections.Counter(), 0, set()
+    for event in jfr_events(args.recording, "jdk.ExecutionSample"):
+        values = event["values"]
+        frames = (values.get("stackTrace") or {}).get("frames") or []
+        if not any(frame_class(frame) == args.task for frame in frames):
+            continue
+        samples += 1
+        task_threads.add(values["sampledThread"].get("javaName") or "")
+        stages[library_of(frames)] += 1
+        top[f"{frame_class(frames[0])}.{frames[0]['method']['name']}"] += 1
 
     cpu = collections.Counter()
     for event in jfr_events(args.recording, "jdk.ThreadCPULoad"):
         values = event["values"]
-        thread = (values.get("eventThread") or {}).get("javaName") or (values.get("eventThread") or {}).get(
-            "osName", "?"
-        )
-        cpu[thread_group(thread, args.threads)] += float(values["user"]) + float(values["system"])
-
-    stages, top, samples = collections.Counter(), collections.Counter(), 0
-    for event in jfr_events(args.recording, "jdk.ExecutionSample"):
-        values = event["values"]
-        thread = values["sampledThread"].get("javaName") or ""
-        frames = (values.get("stackTrace") or {}).get("frames") or []
-        if not thread.startswith(args.threads) or not frames:
-            continue
-        samples += 1
-        stages[library_of(frames)] += 1
-        top[f"{frame_class(frames[0])}.{frames[0]['method']['name']}"] += 1
+        thread = values.get("eventThread") or {}
+        thread = thread.get("javaName") or thread.get("osName", "?")
+        cpu[thread_group(thread, task_threads)] += float(values["user"]) + float(values["system"])
 
     report = {
         "recording": args.recording,

@@ -96,10 +96,10 @@ def test_a_sampled_stack_is_charged_to_the_library_nearest_its_top(stack, librar
 
 
 def test_thread_groups():
-    assert profile_jfr.thread_group("task-thread-bench-sink-0", "task-thread-") == "tasks (task-thread-*)"
-    assert profile_jfr.thread_group("GC Thread#1", "task-thread-") == "garbage collection"
-    assert profile_jfr.thread_group("C2 CompilerThread0", "task-thread-") == "JIT compiler"
-    assert profile_jfr.thread_group("kafka-producer-network-thread | x", "task-thread-") == (
-        "Kafka clients' network threads"
-    )
-    assert profile_jfr.thread_group("qtp123-45", "task-thread-") == "other threads"
+    tasks = {"pool-3-thread-5"}  # the threads whose stacks went through WorkerSinkTask
+    assert profile_jfr.thread_group("pool-3-thread-5", tasks) == "sink tasks"
+    assert profile_jfr.thread_group("prometheus-http-1-1", tasks) == "metrics scrapes (JMX exporter)"
+    assert profile_jfr.thread_group("GC Thread#1", tasks) == "garbage collection"
+    assert profile_jfr.thread_group("C2 CompilerThread0", tasks) == "JIT compiler"
+    assert profile_jfr.thread_group("kafka-producer-network-thread | x", tasks) == "Kafka clients' network threads"
+    assert profile_jfr.thread_group("qtp123-45", tasks) == "other threads"
