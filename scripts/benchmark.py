@@ -17,7 +17,7 @@ A failed run stops the benchmark (its report names the playbook's output); nothi
 playbook removes its connector, topics and tables, also after a failure (its cleanup tag).
 
     make benchmark                                          # the demo lab, defaults, 3 runs
-    make benchmark BENCH_ARGS="--scenario pipeline --variants docs/benchmarks/sink-levers.yml"
+    make benchmark BENCH_ARGS="--scenario pipeline --variants scripts/benchmarks/sink-levers.yml"
 """
 
 from __future__ import annotations
